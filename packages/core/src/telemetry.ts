@@ -1,0 +1,467 @@
+import {
+  type Context,
+  type Link,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
+import { parseTraceParent, TRACE_PARENT_HEADER } from '@opentelemetry/core';
+import { errorType, metricAttributes, type OperationType, spanAttributes } from './attributes.js';
+import { readFirstHeader } from './carrier.js';
+import { activeContext, runWithContext } from './context-scope.js';
+import {
+  CORRELATION_HEADER,
+  createCorrelationId,
+  getCorrelationId,
+  setCorrelationId,
+} from './correlation.js';
+import { guard, warnOnce } from './diag.js';
+import { InstrumentSource, withErrorType } from './metrics.js';
+import { type ResolvedBatonOptions, resolveBatonOptions } from './options.js';
+import { extractContext, injectContext } from './propagation.js';
+import type { BatonOptions, MessageDescription, PublishDescription } from './types.js';
+
+/** Gives the send callback an injected copy of any other headers object (batch sends). */
+export type InjectHeaders = <H extends Record<string, unknown>>(
+  headers: Readonly<H> | null | undefined,
+) => H & Record<string, string>;
+
+/** What user code handling a batch can do with each message. */
+export interface BatchScope {
+  /** Each message's own context (its creation context and correlation id), by index. */
+  readonly contexts: readonly Context[];
+  /** Runs `fn` inside message `index`'s context, so its logs and spans join that trace. */
+  runInMessageContext<R>(index: number, fn: () => R): R;
+}
+
+/** Identifies the instrumentation scope (the adapter package) of a telemetry instance. */
+export interface InstrumentationScope {
+  name: string;
+  version: string;
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  );
+}
+
+// Runs `fn` and calls `finish` exactly once when it settles (sync or async). The result or
+// error of `fn` passes through unchanged; `finish` never throws (it is guarded by callers).
+function settleWith<R>(fn: () => R, finish: (error: unknown, failed: boolean) => void): R {
+  let result: R;
+  try {
+    result = fn();
+  } catch (error) {
+    finish(error, true);
+    throw error;
+  }
+  if (isPromiseLike(result)) {
+    return (result as PromiseLike<unknown>).then(
+      (value) => {
+        finish(undefined, false);
+        return value;
+      },
+      (error: unknown) => {
+        finish(error, true);
+        throw error;
+      },
+    ) as R;
+  }
+  finish(undefined, false);
+  return result;
+}
+
+function endSpan(span: Span, error: unknown, failed: boolean): void {
+  if (failed) {
+    if (error instanceof Error) span.recordException(error);
+    span.setStatus({
+      code: SpanStatusCode.ERROR,
+      message: error instanceof Error ? error.message : String(error),
+    });
+    span.setAttribute('error.type', errorType(error));
+  }
+  span.end();
+}
+
+const elapsedSeconds = (startMs: number) => (performance.now() - startMs) / 1000;
+
+/**
+ * All of Baton's messaging semantics, the same for every bus. Adapters describe messages
+ * with {@link MessageDescription} and call these methods around the client's calls.
+ * Telemetry failures never reach user code: they become one `diag` warning each.
+ */
+export class MessagingTelemetry {
+  readonly options: ResolvedBatonOptions;
+  readonly tracer: Tracer;
+  readonly instruments: InstrumentSource;
+
+  constructor(scope: InstrumentationScope, options?: BatonOptions) {
+    this.options = resolveBatonOptions(options, scope.name);
+    this.tracer = (this.options.tracerProvider ?? trace.getTracerProvider()).getTracer(
+      scope.name,
+      scope.version,
+    );
+    this.instruments = new InstrumentSource(scope.name, scope.version, this.options.meterProvider);
+  }
+
+  /**
+   * Publishes inside a `send <destination>` PRODUCER span. `send` receives a copy of
+   * `description.headers` with the context injected, and an injector for further header
+   * objects (one per message of a batch). Ends when `send` returns or its promise settles.
+   */
+  publish<R>(
+    description: PublishDescription,
+    send: (headers: Record<string, unknown>, inject: InjectHeaders) => R,
+  ): R {
+    const operationName = description.operationName ?? 'send';
+    const startMs = performance.now();
+    let span: Span | undefined;
+    let sendContext: Context;
+    let headers: Record<string, unknown>;
+    let inject: InjectHeaders;
+    try {
+      let parent = activeContext();
+      let correlationId = getCorrelationId(parent);
+      if (correlationId === undefined) {
+        correlationId = createCorrelationId();
+        parent = setCorrelationId(parent, correlationId);
+      }
+      const count = description.messageCount;
+      const links = this.userCreationLinks(description);
+      span = this.tracer.startSpan(
+        `${operationName} ${description.destination}`,
+        {
+          kind: SpanKind.PRODUCER,
+          attributes: spanAttributes(
+            description,
+            operationName,
+            'send',
+            this.options.semconvStability,
+            correlationId,
+            count !== undefined && count !== 1 ? count : undefined,
+          ),
+          ...(links && { links }),
+        },
+        parent,
+      );
+      const ctx = trace.setSpan(parent, span);
+      sendContext = ctx;
+      inject = (given) => this.injectInto(given, ctx, description);
+      headers = inject(description.headers as Record<string, unknown> | undefined);
+      const hook = this.options.publishHook;
+      if (hook) {
+        const hookSpan = span;
+        guard('publishHook', () => hook(hookSpan, { description, headers }));
+      }
+    } catch (error) {
+      warnOnce('publish telemetry', error);
+      span = undefined;
+      sendContext = activeContext();
+      inject = (given) => ({ ...given }) as never;
+      headers = { ...description.headers };
+    }
+    const started = span;
+    if (started === undefined) return send(headers, inject);
+    return settleWith(
+      () => runWithContext(sendContext, send, headers, inject),
+      (error, failed) =>
+        guard('publish telemetry', () => {
+          endSpan(started, error, failed);
+          if (!this.options.metrics) return;
+          const instruments = this.instruments.get();
+          const attributes = withErrorType(
+            metricAttributes(description, operationName, this.options.semconvStability),
+            failed ? errorType(error) : undefined,
+          );
+          instruments.sent.add(description.messageCount ?? 1, attributes);
+          instruments.operationDuration.record(elapsedSeconds(startMs), attributes);
+        }),
+    );
+  }
+
+  /**
+   * Runs `handler` for one message inside a `process <destination>` CONSUMER span whose
+   * parent is the message's creation context (or a new trace linked to it, with
+   * `consumerSpanRelation: 'link'`). The handler's result and errors pass through unchanged.
+   */
+  process<R>(description: MessageDescription, handler: (ctx: Context) => R): R {
+    const operationName = description.operationName ?? 'process';
+    const startMs = performance.now();
+    let span: Span | undefined;
+    let handlerContext: Context;
+    try {
+      const ambient = activeContext();
+      const creation = this.creationContext(description, ambient);
+      const creationSpan = trace.getSpanContext(creation);
+      const ambientSpan = trace.getSpanContext(ambient);
+      const links: Link[] = [];
+      let parent: Context;
+      if (this.options.consumerSpanRelation === 'link') {
+        if (creationSpan) links.push({ context: creationSpan });
+        parent = trace.deleteSpan(creation);
+      } else {
+        parent = creation;
+        if (ambientSpan && ambientSpan.spanId !== creationSpan?.spanId) {
+          links.push({ context: ambientSpan });
+        }
+      }
+      const correlationId = getCorrelationId(creation);
+      span = this.tracer.startSpan(
+        `${operationName} ${description.destination}`,
+        {
+          kind: SpanKind.CONSUMER,
+          attributes: spanAttributes(
+            description,
+            operationName,
+            'process',
+            this.options.semconvStability,
+            correlationId,
+          ),
+          links,
+          ...(this.options.consumerSpanRelation === 'link' && { root: true }),
+        },
+        parent,
+      );
+      handlerContext = trace.setSpan(parent, span);
+      const hook = this.options.consumeHook;
+      if (hook) {
+        const hookSpan = span;
+        guard('consumeHook', () => hook(hookSpan, { description }));
+      }
+      if (this.options.metrics) this.recordTimeInQueue(description, operationName);
+    } catch (error) {
+      warnOnce('process telemetry', error);
+      span = undefined;
+      handlerContext = this.safeCreationContext(description);
+    }
+    const started = span;
+    if (started === undefined) return runWithContext(handlerContext, handler, handlerContext);
+    return settleWith(
+      () => runWithContext(handlerContext, handler, handlerContext),
+      (error, failed) =>
+        guard('process telemetry', () => {
+          endSpan(started, error, failed);
+          if (!this.options.metrics) return;
+          const instruments = this.instruments.get();
+          const attributes = withErrorType(
+            metricAttributes(description, operationName, this.options.semconvStability),
+            failed ? errorType(error) : undefined,
+          );
+          instruments.consumed.add(1, attributes);
+          instruments.processDuration.record(elapsedSeconds(startMs), attributes);
+        }),
+    );
+  }
+
+  /**
+   * Runs `handler` for a batch inside ONE `process <destination>` span with a link to each
+   * message's creation context; `handler` gets each message's own context through
+   * {@link BatchScope.runInMessageContext}.
+   */
+  processBatch<R>(
+    batch: MessageDescription,
+    messages: readonly MessageDescription[],
+    handler: (scope: BatchScope) => R,
+  ): R {
+    const operationName = batch.operationName ?? 'process';
+    const startMs = performance.now();
+    const ambient = activeContext();
+    const contexts: Context[] = messages.map((message) =>
+      this.safeCreationContext(message, ambient),
+    );
+    let span: Span | undefined;
+    let batchContext = ambient;
+    try {
+      const links: Link[] = [];
+      for (const ctx of contexts) {
+        const spanContext = trace.getSpanContext(ctx);
+        if (spanContext) links.push({ context: spanContext });
+      }
+      span = this.tracer.startSpan(
+        `${operationName} ${batch.destination}`,
+        {
+          kind: SpanKind.CONSUMER,
+          attributes: spanAttributes(
+            batch,
+            operationName,
+            'process',
+            this.options.semconvStability,
+            getCorrelationId(ambient),
+            messages.length,
+          ),
+          links,
+        },
+        ambient,
+      );
+      batchContext = trace.setSpan(ambient, span);
+      if (this.options.consumerSpanRelation === 'link') {
+        // New traces per message would have no parent; run them under the batch span.
+        for (let i = 0; i < contexts.length; i++) {
+          const own = contexts[i] as Context;
+          contexts[i] = setCorrelationId(
+            batchContext,
+            getCorrelationId(own) ?? createCorrelationId(),
+          );
+        }
+      }
+      if (this.options.metrics) {
+        for (const message of messages) this.recordTimeInQueue(message, operationName);
+      }
+    } catch (error) {
+      warnOnce('batch telemetry', error);
+      span = undefined;
+    }
+    const scope: BatchScope = {
+      contexts,
+      runInMessageContext: (index, fn) => {
+        const ctx = contexts[index];
+        return ctx === undefined ? fn() : runWithContext(ctx, fn);
+      },
+    };
+    const started = span;
+    if (started === undefined) return runWithContext(batchContext, handler, scope);
+    return settleWith(
+      () => runWithContext(batchContext, handler, scope),
+      (error, failed) =>
+        guard('batch telemetry', () => {
+          endSpan(started, error, failed);
+          if (!this.options.metrics) return;
+          const instruments = this.instruments.get();
+          const attributes = withErrorType(
+            metricAttributes(batch, operationName, this.options.semconvStability),
+            failed ? errorType(error) : undefined,
+          );
+          instruments.consumed.add(messages.length, attributes);
+          instruments.processDuration.record(elapsedSeconds(startMs), attributes);
+        }),
+    );
+  }
+
+  /**
+   * Runs a client operation that is neither publish nor process (a pull `receive`, an
+   * `ack` / `nack` settle) in a CLIENT span named `{operation} {destination}`, and records
+   * `messaging.client.operation.duration`. `links` may name the messages concerned.
+   */
+  clientOperation<R>(
+    operationType: Extract<OperationType, 'receive' | 'settle'>,
+    description: MessageDescription & { operationName: string },
+    fn: (span: Span | undefined) => R,
+    parent: Context = activeContext(),
+  ): R {
+    const startMs = performance.now();
+    let span: Span | undefined;
+    try {
+      span = this.tracer.startSpan(
+        `${description.operationName} ${description.destination}`,
+        {
+          kind: SpanKind.CLIENT,
+          attributes: spanAttributes(
+            description,
+            description.operationName,
+            operationType,
+            this.options.semconvStability,
+            getCorrelationId(parent),
+          ),
+        },
+        parent,
+      );
+    } catch (error) {
+      warnOnce(`${operationType} telemetry`, error);
+    }
+    const started = span;
+    if (started === undefined) return fn(undefined);
+    return settleWith(
+      () => runWithContext(trace.setSpan(parent, started), fn, started),
+      (error, failed) =>
+        guard(`${operationType} telemetry`, () => {
+          endSpan(started, error, failed);
+          if (!this.options.metrics) return;
+          const attributes = withErrorType(
+            metricAttributes(description, description.operationName, this.options.semconvStability),
+            failed ? errorType(error) : undefined,
+          );
+          this.instruments.get().operationDuration.record(elapsedSeconds(startMs), attributes);
+        }),
+    );
+  }
+
+  /**
+   * The context a message was created in: its producer's span, baggage and correlation id
+   * (in `'link'` mode incoming baggage is dropped). For people with their own consume loop.
+   */
+  messageContext(description: MessageDescription, base: Context = activeContext()): Context {
+    return this.safeCreationContext(description, base);
+  }
+
+  private creationContext(description: MessageDescription, base: Context): Context {
+    if (description.context !== undefined) {
+      const ctx = description.context;
+      return getCorrelationId(ctx) === undefined
+        ? setCorrelationId(ctx, createCorrelationId())
+        : ctx;
+    }
+    return extractContext(description.headers, base, {
+      ...(this.options.propagator && { propagator: this.options.propagator }),
+      dropBaggage: this.options.consumerSpanRelation === 'link',
+    });
+  }
+
+  private safeCreationContext(description: MessageDescription, base = activeContext()): Context {
+    try {
+      return this.creationContext(description, base);
+    } catch (error) {
+      warnOnce('context extraction', error);
+      return setCorrelationId(base, createCorrelationId());
+    }
+  }
+
+  private injectInto<H extends Record<string, unknown>>(
+    given: Readonly<H> | null | undefined,
+    ctx: Context,
+    description: PublishDescription,
+  ): H & Record<string, string> {
+    let headers: Record<string, unknown>;
+    const existing = readFirstHeader(given, TRACE_PARENT_HEADER);
+    if (description.preserveExistingContext && existing && parseTraceParent(existing)) {
+      // The user's own creation context wins; only a missing correlation id is added.
+      headers = { ...given };
+      if (readFirstHeader(given, CORRELATION_HEADER) === undefined) {
+        headers[CORRELATION_HEADER] = getCorrelationId(ctx);
+      }
+    } else {
+      headers = injectContext(given, ctx, {
+        ...(this.options.propagator && { propagator: this.options.propagator }),
+      });
+    }
+    const timeHeader = description.publishTimeHeader;
+    if (timeHeader !== undefined && readFirstHeader(headers, timeHeader) === undefined) {
+      headers[timeHeader] = String(Date.now());
+    }
+    return headers as H & Record<string, string>;
+  }
+
+  private userCreationLinks(description: PublishDescription): Link[] | undefined {
+    if (!description.preserveExistingContext) return undefined;
+    const existing = readFirstHeader(description.headers, TRACE_PARENT_HEADER);
+    const parsed = existing ? parseTraceParent(existing) : null;
+    return parsed ? [{ context: parsed }] : undefined;
+  }
+
+  private recordTimeInQueue(description: MessageDescription, operationName: string): void {
+    const created = description.timestampMs;
+    if (created === undefined || !Number.isFinite(created)) return;
+    // Clocks of producer and consumer hosts differ; a negative wait is recorded as 0.
+    const seconds = Math.max(0, Date.now() - created) / 1000;
+    this.instruments
+      .get()
+      .timeInQueue.record(
+        seconds,
+        metricAttributes(description, operationName, this.options.semconvStability),
+      );
+  }
+}

@@ -1,0 +1,155 @@
+import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import {
+  AggregationTemporality,
+  type DataPoint,
+  type Histogram,
+  MeterProvider,
+  MetricReader,
+} from '@opentelemetry/sdk-metrics';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+
+class CollectingMetricReader extends MetricReader {
+  constructor() {
+    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
+  }
+  protected override async onForceFlush(): Promise<void> {}
+  protected override async onShutdown(): Promise<void> {}
+}
+
+/** One metric data point, flattened for assertions. */
+export interface MetricPoint {
+  name: string;
+  unit: string;
+  attributes: Record<string, unknown>;
+  /** Counter / gauge value. */
+  value?: number;
+  /** Histogram summary. */
+  histogram?: {
+    count: number;
+    sum: number;
+    min?: number;
+    max?: number;
+    buckets: { boundaries: number[]; counts: number[] };
+  };
+}
+
+/** In-memory telemetry for tests: every span kept, metrics read on demand. */
+export interface TestTelemetry {
+  readonly tracerProvider: BasicTracerProvider;
+  readonly meterProvider: MeterProvider;
+  /** Finished spans, in the order they ended. */
+  spans(): ReadableSpan[];
+  /** Reads every metric now. */
+  metricPoints(): Promise<MetricPoint[]>;
+  /** Forgets the spans recorded so far (metrics are cumulative per provider). */
+  reset(): void;
+  /** Unregisters globals it registered and shuts the providers down. */
+  shutdown(): Promise<void>;
+}
+
+/** Options for {@link createTestTelemetry}. */
+export interface TestTelemetryOptions {
+  /** Register the providers as the global ones (for code that uses the globals). @defaultValue false */
+  registerGlobal?: boolean;
+  /** Extra span processors (e.g. one that throws, to test guards). */
+  spanProcessors?: SpanProcessor[];
+}
+
+let contextManagerRegistered = false;
+
+/**
+ * Makes sure an AsyncLocalStorage context manager is the global one, as an SDK would.
+ * Idempotent; returns false when another manager was already registered.
+ */
+export function ensureContextManager(): boolean {
+  if (contextManagerRegistered) return true;
+  contextManagerRegistered = context.setGlobalContextManager(
+    new AsyncLocalStorageContextManager().enable(),
+  );
+  return contextManagerRegistered;
+}
+
+/** Creates in-memory trace and metric providers for a test. */
+export function createTestTelemetry(options: TestTelemetryOptions = {}): TestTelemetry {
+  ensureContextManager();
+  const exporter = new InMemorySpanExporter();
+  const tracerProvider = new BasicTracerProvider({
+    spanProcessors: [new SimpleSpanProcessor(exporter), ...(options.spanProcessors ?? [])],
+  });
+  const reader = new CollectingMetricReader();
+  const meterProvider = new MeterProvider({ readers: [reader] });
+  if (options.registerGlobal) {
+    trace.disable();
+    metrics.disable();
+    trace.setGlobalTracerProvider(tracerProvider);
+    metrics.setGlobalMeterProvider(meterProvider);
+  }
+  return {
+    tracerProvider,
+    meterProvider,
+    spans: () => exporter.getFinishedSpans().slice(),
+    async metricPoints() {
+      const { resourceMetrics } = await reader.collect();
+      const points: MetricPoint[] = [];
+      for (const scope of resourceMetrics.scopeMetrics) {
+        for (const metric of scope.metrics) {
+          for (const point of metric.dataPoints as DataPoint<number | Histogram>[]) {
+            const base = {
+              name: metric.descriptor.name,
+              unit: metric.descriptor.unit,
+              attributes: { ...point.attributes },
+            };
+            if (typeof point.value === 'number') points.push({ ...base, value: point.value });
+            else {
+              const h = point.value;
+              points.push({
+                ...base,
+                histogram: {
+                  count: h.count,
+                  sum: h.sum ?? 0,
+                  ...(h.min !== undefined && { min: h.min }),
+                  ...(h.max !== undefined && { max: h.max }),
+                  buckets: { boundaries: [...h.buckets.boundaries], counts: [...h.buckets.counts] },
+                },
+              });
+            }
+          }
+        }
+      }
+      return points;
+    },
+    reset: () => exporter.reset(),
+    async shutdown() {
+      if (options.registerGlobal) {
+        trace.disable();
+        metrics.disable();
+        propagation.disable();
+      }
+      await tracerProvider.shutdown();
+      await meterProvider.shutdown();
+    },
+  };
+}
+
+/** Sums the value (or histogram count) of every point of `name` matching `attributes`. */
+export function sumMetric(
+  points: readonly MetricPoint[],
+  name: string,
+  attributes: Record<string, unknown> = {},
+): number {
+  let total = 0;
+  for (const point of points) {
+    if (point.name !== name) continue;
+    if (!Object.entries(attributes).every(([key, value]) => point.attributes[key] === value))
+      continue;
+    total += point.value ?? point.histogram?.count ?? 0;
+  }
+  return total;
+}

