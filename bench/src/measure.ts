@@ -1,13 +1,17 @@
+import type { BatonOptions } from '@baton/core';
 import { context, metrics, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { ExportResultCode } from '@opentelemetry/core';
-import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import {
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type PushMetricExporter,
+} from '@opentelemetry/sdk-metrics';
 import {
   BasicTracerProvider,
   BatchSpanProcessor,
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
-import type { BatonOptions } from '@baton/core';
 
 /** A scenario variant: set up once per round, then move `n` messages end to end. */
 export interface Variant {
@@ -49,10 +53,20 @@ export function createDiscardingSdk() {
   const contextManager = new AsyncLocalStorageContextManager().enable();
   context.setGlobalContextManager(contextManager);
   const tracerProvider = new BasicTracerProvider({
-    spanProcessors: [new BatchSpanProcessor(discardingSpanExporter, { maxQueueSize: 65_536, maxExportBatchSize: 4096 })],
+    spanProcessors: [
+      new BatchSpanProcessor(discardingSpanExporter, {
+        maxQueueSize: 65_536,
+        maxExportBatchSize: 4096,
+      }),
+    ],
   });
   const meterProvider = new MeterProvider({
-    readers: [new PeriodicExportingMetricReader({ exporter: discardingMetricExporter, exportIntervalMillis: 1000 })],
+    readers: [
+      new PeriodicExportingMetricReader({
+        exporter: discardingMetricExporter,
+        exportIntervalMillis: 1000,
+      }),
+    ],
   });
   return {
     options: { tracerProvider, meterProvider } satisfies BatonOptions,
@@ -83,7 +97,9 @@ const median = (values: number[]) => {
 /** Runs bare, Baton with no SDK and Baton with an SDK, interleaved round by round. */
 export async function compare(scenario: Scenario): Promise<Figures[]> {
   const kinds = ['bare', 'baton, no SDK', 'baton + SDK (every span)'] as const;
-  const samples = new Map<string, { cpu: number[]; rate: number[] }>(kinds.map((k) => [k, { cpu: [], rate: [] }]));
+  const samples = new Map<string, { cpu: number[]; rate: number[] }>(
+    kinds.map((k) => [k, { cpu: [], rate: [] }]),
+  );
   // One warm-up round per variant (JIT, connections), not counted.
   for (let round = -1; round < scenario.rounds; round++) {
     for (const kind of kinds) {

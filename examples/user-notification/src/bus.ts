@@ -12,7 +12,11 @@ export interface DemoBus {
   readonly kind: string;
   publish(event: string, payload: Payload): Promise<void>;
   /** `group` names the consuming service (a consumer group / queue per service). */
-  subscribe(event: string, group: string, handler: (payload: Payload) => Promise<void>): Promise<void>;
+  subscribe(
+    event: string,
+    group: string,
+    handler: (payload: Payload) => Promise<void>,
+  ): Promise<void>;
   /** Stops consuming (waiting for handlers in flight) and closes connections. */
   close(): Promise<void>;
 }

@@ -1,0 +1,194 @@
+import { createTestTelemetry, sumMetric, type TestTelemetry } from '@baton/testing';
+import { context, diag, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  activeContext,
+  getCorrelationId,
+  MessagingTelemetry,
+  resetWarnings,
+  withCorrelationId,
+} from '../src/index.js';
+
+const scope = { name: '@baton/core-test', version: '0.0.0' };
+let telemetry: TestTelemetry;
+
+beforeEach(() => {
+  telemetry = createTestTelemetry();
+  resetWarnings();
+});
+afterEach(async () => {
+  await telemetry.shutdown();
+  vi.restoreAllMocks();
+});
+
+const make = (extra = {}) =>
+  new MessagingTelemetry(scope, {
+    tracerProvider: telemetry.tracerProvider,
+    meterProvider: telemetry.meterProvider,
+    ...extra,
+  });
+const byKind = (kind: SpanKind) => telemetry.spans().filter((s: ReadableSpan) => s.kind === kind);
+
+describe('MessagingTelemetry.publish / process', () => {
+  it('parents the process span to the send span and carries the correlation id', async () => {
+    const baton = make();
+    const headers = await withCorrelationId('order-7', () =>
+      baton.publish({ system: 'test', destination: 'orders' }, (h) => h),
+    );
+    const seen = await baton.process(
+      { system: 'test', destination: 'orders', headers, timestampMs: Date.now() - 50 },
+      async () => ({ correlationId: getCorrelationId(), span: trace.getActiveSpan() }),
+    );
+    const [send] = byKind(SpanKind.PRODUCER);
+    const [process] = byKind(SpanKind.CONSUMER);
+    expect(send?.name).toBe('send orders');
+    expect(process?.name).toBe('process orders');
+    expect(process?.parentSpanContext?.spanId).toBe(send?.spanContext().spanId);
+    expect(process?.spanContext().traceId).toBe(send?.spanContext().traceId);
+    expect(seen.correlationId).toBe('order-7');
+    expect(process?.attributes['messaging.message.conversation_id']).toBe('order-7');
+    expect(send?.attributes).toMatchObject({
+      'messaging.system': 'test',
+      'messaging.operation.type': 'send',
+      'messaging.destination.name': 'orders',
+    });
+    const points = await telemetry.metricPoints();
+    expect(sumMetric(points, 'messaging.client.sent.messages')).toBe(1);
+    expect(sumMetric(points, 'messaging.client.consumed.messages')).toBe(1);
+    const queue = points.find((p) => p.name === 'baton.consumer.time_in_queue');
+    expect(queue?.histogram?.min).toBeGreaterThanOrEqual(0.04);
+  });
+
+  it('never mutates the caller headers and drops mixed-case duplicates of context headers', () => {
+    const baton = make();
+    const given = Object.freeze({ Traceparent: 'stale', keep: 'me' });
+    const sent = baton.publish({ system: 'test', destination: 'd', headers: given }, (h) => h);
+    expect(given).toEqual({ Traceparent: 'stale', keep: 'me' });
+    expect(sent.Traceparent).toBeUndefined();
+    expect(sent.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(sent.keep).toBe('me');
+  });
+
+  it('links an ambient active span instead of parenting to it', () => {
+    const baton = make();
+    const headers = baton.publish({ system: 'test', destination: 'd' }, (h) => h);
+    const ambient = telemetry.tracerProvider.getTracer('t').startSpan('poll loop');
+    context.with(trace.setSpan(context.active(), ambient), () =>
+      baton.process({ system: 'test', destination: 'd', headers }, () => undefined),
+    );
+    ambient.end();
+    const [process] = byKind(SpanKind.CONSUMER);
+    expect(process?.links.map((l) => l.context.spanId)).toEqual([ambient.spanContext().spanId]);
+    expect(process?.parentSpanContext?.spanId).toBe(
+      byKind(SpanKind.PRODUCER)[0]?.spanContext().spanId,
+    );
+  });
+
+  it("starts a new trace linked to the producer with consumerSpanRelation 'link', dropping baggage", () => {
+    const baton = make({ consumerSpanRelation: 'link' });
+    const headers = {
+      ...baton.publish({ system: 'test', destination: 'd' }, (h) => h),
+      baggage: 'tenant_id=evil',
+    };
+    const baggage = baton.process({ system: 'test', destination: 'd', headers }, () =>
+      propagation.getBaggage(activeContext()),
+    );
+    const [send] = byKind(SpanKind.PRODUCER);
+    const [process] = byKind(SpanKind.CONSUMER);
+    expect(process?.spanContext().traceId).not.toBe(send?.spanContext().traceId);
+    expect(process?.parentSpanContext).toBeUndefined();
+    expect(process?.links[0]?.context.spanId).toBe(send?.spanContext().spanId);
+    expect(baggage).toBeUndefined();
+  });
+
+  it('records the error on the span and rethrows the very same error', async () => {
+    const baton = make();
+    const failure = new TypeError('bad payload');
+    await expect(
+      baton.process({ system: 'test', destination: 'd' }, async () => {
+        throw failure;
+      }),
+    ).rejects.toBe(failure);
+    const [process] = byKind(SpanKind.CONSUMER);
+    expect(process?.status.code).toBe(SpanStatusCode.ERROR);
+    expect(process?.attributes['error.type']).toBe('TypeError');
+    const points = await telemetry.metricPoints();
+    expect(
+      sumMetric(points, 'messaging.client.consumed.messages', { 'error.type': 'TypeError' }),
+    ).toBe(1);
+  });
+
+  it('returns synchronous results synchronously', () => {
+    const baton = make();
+    expect(baton.process({ system: 'test', destination: 'd' }, () => 42)).toBe(42);
+  });
+
+  it('keeps delivering when hooks throw, warning once per kind', () => {
+    const warn = vi.spyOn(diag, 'warn').mockImplementation(() => {});
+    const baton = make({
+      publishHook: () => {
+        throw new Error('hook');
+      },
+      consumeHook: () => {
+        throw new Error('hook');
+      },
+    });
+    for (let i = 0; i < 3; i++) {
+      const headers = baton.publish({ system: 'test', destination: 'd' }, (h) => h);
+      expect(baton.process({ system: 'test', destination: 'd', headers }, () => 'ran')).toBe('ran');
+    }
+    expect(byKind(SpanKind.CONSUMER)).toHaveLength(3);
+    expect(warn).toHaveBeenCalledTimes(2);
+  });
+
+  it('still runs the handler exactly once when the span processor throws', async () => {
+    await telemetry.shutdown();
+    const throwing: SpanProcessor = {
+      onStart: () => {
+        throw new Error('processor onStart');
+      },
+      onEnd: () => {
+        throw new Error('processor onEnd');
+      },
+      forceFlush: async () => {},
+      shutdown: async () => {},
+    };
+    telemetry = createTestTelemetry({ spanProcessors: [throwing] });
+    vi.spyOn(diag, 'warn').mockImplementation(() => {});
+    const baton = make();
+    let calls = 0;
+    const headers = baton.publish({ system: 'test', destination: 'd' }, (h) => h);
+    const result = await baton.process({ system: 'test', destination: 'd', headers }, async () => {
+      calls++;
+      return 'done';
+    });
+    expect(result).toBe('done');
+    expect(calls).toBe(1);
+  });
+
+  it('gives each message of a batch its own context under one linked batch span', () => {
+    const baton = make();
+    const messages = ['a', 'b', 'c'].map((id) =>
+      withCorrelationId(`corr-${id}`, () => ({
+        system: 'test',
+        destination: 'batch',
+        headers: baton.publish({ system: 'test', destination: 'batch' }, (h) => h),
+      })),
+    );
+    const seen = baton.processBatch({ system: 'test', destination: 'batch' }, messages, (scope) =>
+      messages.map((_, i) =>
+        scope.runInMessageContext(i, () => ({
+          correlationId: getCorrelationId(),
+          traceId: trace.getActiveSpan()?.spanContext().traceId,
+        })),
+      ),
+    );
+    const sends = byKind(SpanKind.PRODUCER);
+    const [batch] = byKind(SpanKind.CONSUMER);
+    expect(batch?.links).toHaveLength(3);
+    expect(batch?.attributes['messaging.batch.message_count']).toBe(3);
+    expect(seen.map((s) => s.correlationId)).toEqual(['corr-a', 'corr-b', 'corr-c']);
+    expect(seen.map((s) => s.traceId)).toEqual(sends.map((s) => s.spanContext().traceId));
+  });
+});
