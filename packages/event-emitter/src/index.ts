@@ -1,0 +1,9 @@
+export { createEventBus, EVENT_EMITTER_SYSTEM, EventBus } from './event-bus.js';
+export type {
+  DeliveryInfo,
+  EventBusOptions,
+  EventHandler,
+  EventMap,
+  HandlerErrorInfo,
+  SubscribeOptions,
+} from './types.js';

@@ -1,0 +1,18 @@
+import { runConformanceSuite } from '@baton/testing/conformance';
+import { createEventBus } from '../src/index.js';
+
+runConformanceSuite({
+  name: '@baton/event-emitter',
+  onHandlerError: 'report',
+  async createHarness(options) {
+    const bus = createEventBus<{ conformance: string }>({ ...options, onHandlerError: () => {} });
+    return {
+      publish: async (body) => bus.publish('conformance', body),
+      publishRaw: async (body, headers) => bus.relay('conformance', body, headers),
+      async startConsumer(handler) {
+        bus.subscribe('conformance', (body) => handler(body), { name: 'conformance' });
+      },
+      close: () => bus.idle(),
+    };
+  },
+});

@@ -1,0 +1,60 @@
+import { activeContext, getCorrelationId } from '@baton/core';
+import { diag, propagation, trace } from '@opentelemetry/api';
+import type { BatonMixinOptions, CorrelationFields, PinoMixin } from './types.js';
+
+const DEFAULT_MAX_BAGGAGE_VALUE_LENGTH = 256;
+const RESERVED = new Set(['trace_id', 'span_id', 'trace_flags', 'correlation_id']);
+let warned = false;
+
+/** The correlation fields of the current context: trace, span, flags, correlation id, baggage. */
+export function correlationFields(options: BatonMixinOptions = {}): CorrelationFields {
+  const ctx = activeContext();
+  const fields: CorrelationFields = {};
+  const spanContext = trace.getSpanContext(ctx);
+  if (spanContext && trace.isSpanContextValid(spanContext)) {
+    fields.trace_id = spanContext.traceId;
+    fields.span_id = spanContext.spanId;
+    fields.trace_flags = `0${spanContext.traceFlags.toString(16)}`.slice(-2);
+  }
+  const correlationId = getCorrelationId(ctx);
+  if (correlationId !== undefined) fields.correlation_id = correlationId;
+  const keys = options.baggageKeys;
+  if (keys && keys.length > 0) {
+    const baggage = propagation.getBaggage(ctx);
+    if (baggage) {
+      const max = options.maxBaggageValueLength ?? DEFAULT_MAX_BAGGAGE_VALUE_LENGTH;
+      for (const key of keys) {
+        if (RESERVED.has(key)) continue;
+        const value = baggage.getEntry(key)?.value;
+        if (value !== undefined) fields[key] = value.length > max ? value.slice(0, max) : value;
+      }
+    }
+  }
+  return fields;
+}
+
+/**
+ * A pino `mixin` that adds `trace_id`, `span_id`, `trace_flags`, `correlation_id` and the
+ * allow-listed baggage keys of the current context to every line. It composes with a mixin
+ * you already have (yours wins on a field clash) and never throws: on a failure it logs
+ * what your mixin returns, with one `diag` warning.
+ *
+ * @example
+ * const logger = pino({ mixin: batonMixin({ baggageKeys: ['tenant_id'] }) });
+ */
+export function batonMixin(options: BatonMixinOptions = {}): PinoMixin {
+  const userMixin = typeof options.mixin === 'function' ? options.mixin : undefined;
+  return (mergeObject, level, logger) => {
+    let fields: object = {};
+    try {
+      fields = correlationFields(options);
+    } catch (error) {
+      if (!warned) {
+        warned = true;
+        diag.warn('@baton/pino: reading the current context failed; logging without it', error);
+      }
+    }
+    if (!userMixin) return fields;
+    return { ...fields, ...userMixin(mergeObject, level, logger) };
+  };
+}

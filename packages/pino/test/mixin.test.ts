@@ -1,0 +1,77 @@
+import { edgeContext, runWithContext, withCorrelationId } from '@baton/core';
+import { createLogSink, createTestTelemetry, type TestTelemetry } from '@baton/testing';
+import { context, diag, propagation, trace } from '@opentelemetry/api';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { batonMixin, createLogger } from '../src/index.js';
+
+let telemetry: TestTelemetry;
+beforeEach(() => {
+  telemetry = createTestTelemetry();
+});
+afterEach(async () => {
+  await telemetry.shutdown();
+  vi.restoreAllMocks();
+});
+
+describe('batonMixin', () => {
+  it('adds trace_id, span_id, trace_flags and correlation_id inside a span', () => {
+    const sink = createLogSink();
+    const logger = createLogger({ name: 'svc' }, sink.stream);
+    const span = telemetry.tracerProvider.getTracer('t').startSpan('work');
+    context.with(trace.setSpan(context.active(), span), () =>
+      withCorrelationId('corr-1', () => logger.info('hello')),
+    );
+    span.end();
+    expect(sink.lines()[0]).toMatchObject({
+      msg: 'hello',
+      trace_id: span.spanContext().traceId,
+      span_id: span.spanContext().spanId,
+      trace_flags: '01',
+      correlation_id: 'corr-1',
+    });
+  });
+
+  it('logs only allow-listed baggage keys, and cuts long values', () => {
+    const sink = createLogSink();
+    const logger = createLogger(
+      { baton: { baggageKeys: ['tenant_id', 'user_id'], maxBaggageValueLength: 8 } },
+      sink.stream,
+    );
+    const ctx = edgeContext({ baggage: 'tenant_id=acme,secret=hunter2,user_id=0123456789abcdef' });
+    runWithContext(ctx, () => logger.info('with baggage'));
+    const line = sink.lines()[0];
+    expect(line).toMatchObject({ tenant_id: 'acme', user_id: '01234567' });
+    expect(line).not.toHaveProperty('secret');
+    expect(propagation.getBaggage(ctx)?.getEntry('secret')?.value).toBe('hunter2');
+  });
+
+  it('adds nothing outside any context', () => {
+    const sink = createLogSink();
+    createLogger({}, sink.stream).info('bare');
+    const line = sink.lines()[0];
+    expect(line).not.toHaveProperty('trace_id');
+    expect(line).not.toHaveProperty('correlation_id');
+  });
+
+  it("composes with the user's mixin, whose fields win", () => {
+    const sink = createLogSink();
+    const logger = pino(
+      { mixin: batonMixin({ mixin: () => ({ service: 'api', correlation_id: 'mine' }) }) },
+      sink.stream,
+    );
+    withCorrelationId('ours', () => logger.info('composed'));
+    expect(sink.lines()[0]).toMatchObject({ service: 'api', correlation_id: 'mine' });
+  });
+
+  it('keeps logging when reading the context throws', () => {
+    vi.spyOn(diag, 'warn').mockImplementation(() => {});
+    vi.spyOn(trace, 'getSpanContext').mockImplementation(() => {
+      throw new Error('broken API');
+    });
+    const sink = createLogSink();
+    const logger = pino({ mixin: batonMixin({ mixin: () => ({ kept: true }) }) }, sink.stream);
+    expect(() => logger.info('still here')).not.toThrow();
+    expect(sink.lines()[0]).toMatchObject({ msg: 'still here', kept: true });
+  });
+});
