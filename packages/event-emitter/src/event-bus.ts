@@ -22,6 +22,16 @@ export const EVENT_EMITTER_SYSTEM = 'in_process';
 interface Subscription {
   handler: EventHandler<never>;
   name: string | undefined;
+  /** The subscribing view's telemetry: process spans belong to the subscriber. */
+  telemetry: MessagingTelemetry;
+}
+
+/** State shared by a bus and its {@link EventBus.withOptions} views. */
+interface Hub {
+  subscriptions: Map<string, Subscription[]>;
+  errorListeners: Set<(info: HandlerErrorInfo) => void>;
+  inFlight: number;
+  idleWaiters: Array<() => void>;
 }
 
 /**
@@ -32,15 +42,28 @@ interface Subscription {
  */
 export class EventBus<Events extends EventMap> {
   private readonly telemetry: MessagingTelemetry;
-  private readonly subscriptions = new Map<string, Subscription[]>();
-  private readonly errorListeners = new Set<(info: HandlerErrorInfo) => void>();
-  private inFlight = 0;
-  private idleWaiters: Array<() => void> = [];
+  private readonly hub: Hub;
 
-  constructor(options: EventBusOptions = {}) {
+  constructor(options: EventBusOptions = {}, hub?: Hub) {
     this.telemetry = new MessagingTelemetry(SCOPE, options);
-    if (typeof options.onHandlerError === 'function')
-      this.errorListeners.add(options.onHandlerError);
+    this.hub = hub ?? {
+      subscriptions: new Map(),
+      errorListeners: new Set(),
+      inFlight: 0,
+      idleWaiters: [],
+    };
+    if (typeof options.onHandlerError === 'function') {
+      this.hub.errorListeners.add(options.onHandlerError);
+    }
+  }
+
+  /**
+   * A view of the SAME bus (same subscribers, same queue) whose own publishes and
+   * subscriptions use other options, e.g. another service's tracer provider when several
+   * services share one process, as in the demo.
+   */
+  withOptions(options: EventBusOptions): EventBus<Events> {
+    return new EventBus<Events>(options, this.hub);
   }
 
   /** Adds a handler for `event`; returns a function that removes it. */
@@ -52,19 +75,20 @@ export class EventBus<Events extends EventMap> {
     const subscription: Subscription = {
       handler: handler as EventHandler<never>,
       name: options.name,
+      telemetry: this.telemetry,
     };
-    this.subscriptions.set(event, [...(this.subscriptions.get(event) ?? []), subscription]);
+    this.hub.subscriptions.set(event, [...(this.hub.subscriptions.get(event) ?? []), subscription]);
     return () => {
-      const remaining = (this.subscriptions.get(event) ?? []).filter((s) => s !== subscription);
-      if (remaining.length > 0) this.subscriptions.set(event, remaining);
-      else this.subscriptions.delete(event);
+      const remaining = (this.hub.subscriptions.get(event) ?? []).filter((s) => s !== subscription);
+      if (remaining.length > 0) this.hub.subscriptions.set(event, remaining);
+      else this.hub.subscriptions.delete(event);
     };
   }
 
   /** Listens for handler failures; returns a function that stops listening. */
   onHandlerError(listener: (info: HandlerErrorInfo) => void): () => void {
-    this.errorListeners.add(listener);
-    return () => this.errorListeners.delete(listener);
+    this.hub.errorListeners.add(listener);
+    return () => this.hub.errorListeners.delete(listener);
   }
 
   /**
@@ -94,13 +118,13 @@ export class EventBus<Events extends EventMap> {
 
   /** Resolves when no delivery is queued or running. */
   idle(): Promise<void> {
-    if (this.inFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    if (this.hub.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.hub.idleWaiters.push(resolve));
   }
 
   /** Subscribers currently registered for `event`. */
   listenerCount(event: keyof Events & string): number {
-    return this.subscriptions.get(event)?.length ?? 0;
+    return this.hub.subscriptions.get(event)?.length ?? 0;
   }
 
   private dispatch(
@@ -109,8 +133,8 @@ export class EventBus<Events extends EventMap> {
     origin: Pick<MessageDescription, 'context' | 'headers'>,
     publishedAt: number,
   ): void {
-    for (const subscription of this.subscriptions.get(event) ?? []) {
-      this.inFlight++;
+    for (const subscription of this.hub.subscriptions.get(event) ?? []) {
+      this.hub.inFlight++;
       setImmediate(() => {
         void this.deliver(event, payload, origin, publishedAt, subscription).finally(() =>
           this.settled(),
@@ -135,18 +159,20 @@ export class EventBus<Events extends EventMap> {
       ...(subscription.name !== undefined && { consumerGroup: subscription.name }),
     };
     try {
-      await this.telemetry.process(description, () => subscription.handler(payload as never, info));
+      await subscription.telemetry.process(description, () =>
+        subscription.handler(payload as never, info),
+      );
     } catch (error) {
       this.report({ ...info, error });
     }
   }
 
   private report(info: HandlerErrorInfo): void {
-    if (this.errorListeners.size === 0) {
+    if (this.hub.errorListeners.size === 0) {
       diag.error(`@baton/event-emitter: handler for "${info.event}" failed`, info.error);
       return;
     }
-    for (const listener of this.errorListeners) {
+    for (const listener of this.hub.errorListeners) {
       try {
         listener(info);
       } catch {
@@ -156,10 +182,10 @@ export class EventBus<Events extends EventMap> {
   }
 
   private settled(): void {
-    this.inFlight--;
-    if (this.inFlight > 0) return;
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
+    this.hub.inFlight--;
+    if (this.hub.inFlight > 0) return;
+    const waiters = this.hub.idleWaiters;
+    this.hub.idleWaiters = [];
     for (const resolve of waiters) resolve();
   }
 }

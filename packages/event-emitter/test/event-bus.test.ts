@@ -147,4 +147,19 @@ describe('EventBus', () => {
     expect(processSpan?.parentSpanContext?.spanId).toBe(upstream.spanContext().spanId);
     expect(correlationId).toBe('relayed-9');
   });
+
+  it("records publish and process spans with each view's own provider, in one trace", async () => {
+    const other = createTestTelemetry();
+    const hub = createEventBus<Events>(busOptions());
+    const consumerView = hub.withOptions({ tracerProvider: other.tracerProvider });
+    consumerView.subscribe('user.registered', () => {});
+    hub.publish('user.registered', { id: 'u7' });
+    await hub.idle();
+    const [send] = telemetry.spans();
+    const [process] = other.spans();
+    expect(send?.name).toBe('send user.registered');
+    expect(process?.name).toBe('process user.registered');
+    expect(process?.parentSpanContext?.spanId).toBe(send?.spanContext().spanId);
+    await other.shutdown();
+  });
 });

@@ -1,8 +1,10 @@
 export { createLogSink, type LogLine, type LogSink } from './log-sink.js';
 export {
+  CollectingMetricReader,
   createTestTelemetry,
   ensureContextManager,
   type MetricPoint,
+  metricPointsFrom,
   sumMetric,
   type TestTelemetry,
   type TestTelemetryOptions,
@@ -12,6 +14,7 @@ export {
   expectTraceTree,
   type FormatOptions,
   formatTraceTree,
+  type SpanLike,
   type TraceNode,
   type TraceShape,
 } from './trace-tree.js';

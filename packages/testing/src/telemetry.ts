@@ -6,6 +6,7 @@ import {
   type Histogram,
   MeterProvider,
   MetricReader,
+  type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import {
   BasicTracerProvider,
@@ -15,7 +16,8 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 
-class CollectingMetricReader extends MetricReader {
+/** A metric reader that exports nowhere: call `collect()` when you want the points. */
+export class CollectingMetricReader extends MetricReader {
   constructor() {
     super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
   }
@@ -96,34 +98,7 @@ export function createTestTelemetry(options: TestTelemetryOptions = {}): TestTel
     meterProvider,
     spans: () => exporter.getFinishedSpans().slice(),
     async metricPoints() {
-      const { resourceMetrics } = await reader.collect();
-      const points: MetricPoint[] = [];
-      for (const scope of resourceMetrics.scopeMetrics) {
-        for (const metric of scope.metrics) {
-          for (const point of metric.dataPoints as DataPoint<number | Histogram>[]) {
-            const base = {
-              name: metric.descriptor.name,
-              unit: metric.descriptor.unit,
-              attributes: { ...point.attributes },
-            };
-            if (typeof point.value === 'number') points.push({ ...base, value: point.value });
-            else {
-              const h = point.value;
-              points.push({
-                ...base,
-                histogram: {
-                  count: h.count,
-                  sum: h.sum ?? 0,
-                  ...(h.min !== undefined && { min: h.min }),
-                  ...(h.max !== undefined && { max: h.max }),
-                  buckets: { boundaries: [...h.buckets.boundaries], counts: [...h.buckets.counts] },
-                },
-              });
-            }
-          }
-        }
-      }
-      return points;
+      return metricPointsFrom((await reader.collect()).resourceMetrics);
     },
     reset: () => exporter.reset(),
     async shutdown() {
@@ -136,6 +111,38 @@ export function createTestTelemetry(options: TestTelemetryOptions = {}): TestTel
       await meterProvider.shutdown();
     },
   };
+}
+
+/** Flattens the SDK's collected metrics into {@link MetricPoint}s. */
+export function metricPointsFrom(resourceMetrics: ResourceMetrics): MetricPoint[] {
+  const points: MetricPoint[] = [];
+  for (const scope of resourceMetrics.scopeMetrics) {
+    for (const metric of scope.metrics) {
+      for (const point of metric.dataPoints as DataPoint<number | Histogram>[]) {
+        const base = {
+          name: metric.descriptor.name,
+          unit: metric.descriptor.unit,
+          attributes: { ...point.attributes },
+        };
+        if (typeof point.value === 'number') {
+          points.push({ ...base, value: point.value });
+          continue;
+        }
+        const h = point.value;
+        points.push({
+          ...base,
+          histogram: {
+            count: h.count,
+            sum: h.sum ?? 0,
+            ...(h.min !== undefined && { min: h.min }),
+            ...(h.max !== undefined && { max: h.max }),
+            buckets: { boundaries: [...h.buckets.boundaries], counts: [...h.buckets.counts] },
+          },
+        });
+      }
+    }
+  }
+  return points;
 }
 
 /** Sums the value (or histogram count) of every point of `name` matching `attributes`. */

@@ -1,10 +1,26 @@
-import { SpanKind } from '@opentelemetry/api';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { type Attributes, type HrTime, SpanKind } from '@opentelemetry/api';
+
+/**
+ * The parts of a finished span the tree functions read. The SDK's `SpanLike` fits, and
+ * so do spans decoded from OTLP (the demo's multi-process runner uses that).
+ */
+export interface SpanLike {
+  readonly name: string;
+  readonly kind: SpanKind;
+  spanContext(): { traceId: string; spanId: string };
+  readonly parentSpanContext?: { spanId: string } | undefined;
+  readonly startTime: HrTime;
+  readonly duration: HrTime;
+  readonly status: { code: number };
+  readonly attributes: Attributes;
+  readonly resource?: { attributes: Attributes };
+  readonly instrumentationScope: { name: string };
+}
 
 /** A span with its children, as one node of a trace tree. */
-export interface TraceNode {
-  span: ReadableSpan;
-  children: TraceNode[];
+export interface TraceNode<S extends SpanLike = SpanLike> {
+  span: S;
+  children: TraceNode<S>[];
 }
 
 /** What a test expects of a trace: span names (or patterns), kinds and children. */
@@ -14,24 +30,24 @@ export interface TraceShape {
   children?: TraceShape[];
 }
 
-const startMs = (span: ReadableSpan) => span.startTime[0] * 1e3 + span.startTime[1] / 1e6;
-const durationMs = (span: ReadableSpan) => span.duration[0] * 1e3 + span.duration[1] / 1e6;
+const startMs = (span: SpanLike) => span.startTime[0] * 1e3 + span.startTime[1] / 1e6;
+const durationMs = (span: SpanLike) => span.duration[0] * 1e3 + span.duration[1] / 1e6;
 
 /**
  * Builds the trees of the given spans, one root per trace (spans whose parent is not among
  * them are roots), children ordered by start time.
  */
-export function buildTraceTrees(spans: readonly ReadableSpan[]): TraceNode[] {
-  const nodes = new Map<string, TraceNode>();
+export function buildTraceTrees<S extends SpanLike>(spans: readonly S[]): TraceNode<S>[] {
+  const nodes = new Map<string, TraceNode<S>>();
   for (const span of spans) nodes.set(span.spanContext().spanId, { span, children: [] });
-  const roots: TraceNode[] = [];
+  const roots: TraceNode<S>[] = [];
   for (const node of nodes.values()) {
     const parentId = node.span.parentSpanContext?.spanId;
     const parent = parentId ? nodes.get(parentId) : undefined;
     if (parent) parent.children.push(node);
     else roots.push(node);
   }
-  const sort = (list: TraceNode[]) => {
+  const sort = (list: TraceNode<S>[]) => {
     list.sort((a, b) => startMs(a.span) - startMs(b.span));
     for (const node of list) sort(node.children);
   };
@@ -42,22 +58,19 @@ export function buildTraceTrees(spans: readonly ReadableSpan[]): TraceNode[] {
 /** Options for {@link formatTraceTree}. */
 export interface FormatOptions {
   /** Label for each span, e.g. its service name. @defaultValue the resource's service.name */
-  label?: (span: ReadableSpan) => string;
+  label?: (span: SpanLike) => string;
   /** Width of the waterfall bar in characters. @defaultValue 32 */
   barWidth?: number;
 }
 
-const defaultLabel = (span: ReadableSpan) =>
+const defaultLabel = (span: SpanLike) =>
   String(span.resource?.attributes['service.name'] ?? span.instrumentationScope.name);
 
 /**
  * Renders spans as an indented tree with a waterfall: label, span name, start offset from
  * the root and duration, and a bar that shows where the span sits in time.
  */
-export function formatTraceTree(
-  spans: readonly ReadableSpan[],
-  options: FormatOptions = {},
-): string {
+export function formatTraceTree(spans: readonly SpanLike[], options: FormatOptions = {}): string {
   const label = options.label ?? defaultLabel;
   const barWidth = options.barWidth ?? 32;
   const lines: string[] = [];
@@ -126,7 +139,10 @@ function matchChildren(
  * Throws unless some trace among `spans` has a root matching `shape` (children matched
  * unordered; extra actual children allowed). The error shows the actual trees.
  */
-export function expectTraceTree(spans: readonly ReadableSpan[], shape: TraceShape): TraceNode {
+export function expectTraceTree<S extends SpanLike>(
+  spans: readonly S[],
+  shape: TraceShape,
+): TraceNode<S> {
   const roots = buildTraceTrees(spans);
   const found = roots.find((root) => matchNode(shape, root));
   if (found) return found;
