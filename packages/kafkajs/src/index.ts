@@ -1,0 +1,27 @@
+export { batchMessageContext, runInMessageContext } from './batch-scope.js';
+export { traceConsumer } from './consumer.js';
+export {
+  ATTR_KAFKA_MESSAGE_KEY,
+  ATTR_KAFKA_MESSAGE_TOMBSTONE,
+  ATTR_KAFKA_OFFSET,
+  KAFKA_SYSTEM,
+} from './describe.js';
+export { DEFAULT_KAFKA_CONSUMER_OPTIONS } from './options.js';
+export { traceProducer } from './producer.js';
+export type {
+  KafkaAdminLike,
+  KafkaBatchLike,
+  KafkaConsumedMessageLike,
+  KafkaConsumerLike,
+  KafkaConsumerOptions,
+  KafkaEachBatchPayloadLike,
+  KafkaEachMessagePayloadLike,
+  KafkaInstrumentationEventLike,
+  KafkaMessageLike,
+  KafkaProducerBatchLike,
+  KafkaProducerLike,
+  KafkaProducerOptions,
+  KafkaProducerRecordLike,
+  KafkaRunConfigLike,
+  KafkaSenderLike,
+} from './types.js';

@@ -1,0 +1,135 @@
+import type { BatonOptions, HeaderCarrier } from '@baton/core';
+
+// Structural shapes of the kafkajs 2.x client (and the KafkaJS-compatible API of
+// @confluentinc/kafka-javascript where it has the same shape). Only what Baton touches is
+// named, so any client with these members fits; kafkajs itself is never imported.
+
+/** A message as given to `send` / `sendBatch` (kafkajs `Message`). */
+export interface KafkaMessageLike {
+  key?: Buffer | string | null;
+  value: Buffer | string | null;
+  partition?: number;
+  headers?: HeaderCarrier;
+  timestamp?: string;
+}
+
+/** The argument of `send` (kafkajs `ProducerRecord`). */
+export interface KafkaProducerRecordLike {
+  topic: string;
+  messages: readonly KafkaMessageLike[];
+}
+
+/** The argument of `sendBatch` (kafkajs `ProducerBatch`). */
+export interface KafkaProducerBatchLike {
+  topicMessages?: readonly KafkaProducerRecordLike[];
+}
+
+/** What can send: a producer or a transaction (kafkajs `Sender`). */
+export interface KafkaSenderLike {
+  send(record: KafkaProducerRecordLike): Promise<unknown>;
+  sendBatch(batch: KafkaProducerBatchLike): Promise<unknown>;
+}
+
+/** A producer (kafkajs `Producer`); `transaction` is wrapped when present. */
+export interface KafkaProducerLike extends KafkaSenderLike {
+  transaction?(): Promise<KafkaSenderLike>;
+}
+
+/** A consumed message (kafkajs `KafkaMessage`): headers arrive as Buffers or arrays of them. */
+export interface KafkaConsumedMessageLike {
+  key?: Buffer | null;
+  value: Buffer | null;
+  timestamp?: string;
+  offset: string;
+  headers?: HeaderCarrier;
+}
+
+/** The argument of `eachMessage` (kafkajs `EachMessagePayload`). */
+export interface KafkaEachMessagePayloadLike {
+  topic: string;
+  partition: number;
+  message: KafkaConsumedMessageLike;
+}
+
+/** The batch of an `eachBatch` payload (kafkajs `Batch`). */
+export interface KafkaBatchLike {
+  topic: string;
+  partition: number;
+  highWatermark: string;
+  messages: readonly KafkaConsumedMessageLike[];
+}
+
+/** The argument of `eachBatch` (kafkajs `EachBatchPayload`). */
+export interface KafkaEachBatchPayloadLike {
+  batch: KafkaBatchLike;
+}
+
+/** The argument of `run` (kafkajs `ConsumerRunConfig`). */
+export interface KafkaRunConfigLike {
+  eachMessage?(payload: KafkaEachMessagePayloadLike): Promise<void>;
+  eachBatch?(payload: KafkaEachBatchPayloadLike): Promise<void>;
+}
+
+/** A consumer (kafkajs `Consumer`). `on` / `events` are used for lag when present. */
+export interface KafkaConsumerLike {
+  run(config?: KafkaRunConfigLike): Promise<void>;
+  stop?(): Promise<void>;
+  disconnect(): Promise<void>;
+  on?(eventName: string, listener: (event: KafkaInstrumentationEventLike) => void): unknown;
+  readonly events?: { readonly END_BATCH_PROCESS?: string; readonly GROUP_JOIN?: string };
+}
+
+/** A kafkajs instrumentation event: Baton reads `END_BATCH_PROCESS` and `GROUP_JOIN`. */
+export interface KafkaInstrumentationEventLike {
+  payload?: unknown;
+}
+
+/** The admin calls Baton uses to read lag (kafkajs `Admin`). */
+export interface KafkaAdminLike {
+  fetchTopicOffsets(
+    topic: string,
+  ): Promise<ReadonlyArray<{ partition: number; offset: string; high: string; low: string }>>;
+  fetchOffsets(options: { groupId: string; topics?: string[] }): Promise<
+    ReadonlyArray<{
+      topic: string;
+      partitions: ReadonlyArray<{ partition: number; offset: string }>;
+    }>
+  >;
+}
+
+/** Options for {@link traceProducer}. */
+export interface KafkaProducerOptions extends BatonOptions {
+  /**
+   * Also start one `create <topic>` span per message (semconv creation context): each
+   * message then carries its own create span's context, and the send span links to them.
+   * @defaultValue false
+   */
+  createSpans?: boolean;
+}
+
+/** Options for {@link traceConsumer}. */
+export interface KafkaConsumerOptions extends BatonOptions {
+  /**
+   * The consumer's group id, for `messaging.consumer.group.name` and the lag gauge. kafkajs
+   * does not expose it on the consumer; without it Baton learns it from the consumer's
+   * `GROUP_JOIN` event (kafkajs only).
+   */
+  groupId?: string;
+  /**
+   * Put the message key on process spans as `messaging.kafka.message.key` (decoded as
+   * UTF-8). Turn off when keys hold personal data.
+   * @defaultValue true
+   */
+  messageKeyAttribute?: boolean;
+  /**
+   * Least time between two reports of `baton.consumer.lag`.
+   * @defaultValue 10_000
+   */
+  lagIntervalMs?: number;
+  /**
+   * An admin client: when given, `baton.consumer.lag` is read from the broker (high
+   * watermark minus the group's committed offset, per partition) at most once per
+   * `lagIntervalMs`. Without it, lag comes from the batches this consumer processes.
+   */
+  lagAdmin?: KafkaAdminLike;
+}
