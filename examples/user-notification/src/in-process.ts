@@ -1,0 +1,102 @@
+import { createEventBus } from '@baton/event-emitter';
+import { createLogger } from '@baton/pino';
+import {
+  CollectingMetricReader,
+  createLogSink,
+  type LogLine,
+  type MetricPoint,
+  metricPointsFrom,
+  type SpanLike,
+  waitFor,
+} from '@baton/testing';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import {
+  BatchSpanProcessor,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import type { Payload } from './bus.js';
+import { createMemoryBus } from './buses/memory.js';
+import type { RequestOutcome } from './report.js';
+import { type DemoRequest, demoRequests, sendRequest } from './requests.js';
+import { startAuditService } from './services/audit-service.js';
+import { startNotificationService } from './services/notification-service.js';
+import { startUserService } from './services/user-service.js';
+import { createServiceTelemetry, registerContextManager } from './telemetry.js';
+
+/** Everything a demo run produced, for the report or for a test. */
+export interface DemoRun {
+  outcomes: RequestOutcome[];
+  spans: SpanLike[];
+  logs: LogLine[];
+  metricPoints: MetricPoint[];
+}
+
+/** Options for {@link runInProcessDemo}. */
+export interface InProcessDemoOptions {
+  requests?: DemoRequest[];
+  /** Export spans over OTLP too (to Jaeger, Tempo...). @defaultValue when OTEL_EXPORTER_OTLP_ENDPOINT is set */
+  otlp?: boolean;
+  /** Chance of a random SMTP failure per attempt. @defaultValue 0 */
+  failureRate?: number;
+}
+
+/**
+ * Runs the three services in this process over the in-process bus (no infrastructure),
+ * drives the requests through real HTTP, and returns what the telemetry recorded.
+ */
+export async function runInProcessDemo(options: InProcessDemoOptions = {}): Promise<DemoRun> {
+  registerContextManager();
+  const spans = new InMemorySpanExporter();
+  const logSink = createLogSink();
+  const otlp = options.otlp ?? Boolean(process.env.OTEL_EXPORTER_OTLP_ENDPOINT);
+  const hub = createEventBus<Record<string, Payload>>();
+
+  const setUp = (service: string) => {
+    const reader = new CollectingMetricReader();
+    const spanProcessors: SpanProcessor[] = [new SimpleSpanProcessor(spans)];
+    if (otlp) spanProcessors.push(new BatchSpanProcessor(new OTLPTraceExporter()));
+    const telemetry = createServiceTelemetry(service, { spanProcessors, metricReaders: [reader] });
+    const { tracerProvider, meterProvider, tracer } = telemetry;
+    const bus = createMemoryBus(hub.withOptions({ tracerProvider, meterProvider }));
+    const logger = createLogger(
+      { name: service, base: undefined, baton: { baggageKeys: ['tenant_id'] } },
+      logSink.stream,
+    );
+    return { telemetry, reader, bus, logger, tracer };
+  };
+  const user = setUp('user_service');
+  const notification = setUp('notification_service');
+  const audit = setUp('audit_service');
+
+  const audited = new Set<string>();
+  await startAuditService({ ...audit, onRecord: (record) => audited.add(record.userId) });
+  await startNotificationService({ ...notification, failureRate: options.failureRate ?? 0 });
+  const { url, server } = await startUserService(user);
+
+  const outcomes: RequestOutcome[] = [];
+  try {
+    for (const request of options.requests ?? demoRequests()) {
+      const outcome = await sendRequest(url, request);
+      outcomes.push(outcome);
+      const { userId } = outcome;
+      if (userId !== undefined) {
+        await waitFor(() => audited.has(userId), {
+          timeoutMs: 10_000,
+          message: `the audit record of ${userId}`,
+        });
+      }
+    }
+    await hub.idle();
+  } finally {
+    server.close();
+  }
+  const finished = spans.getFinishedSpans(); // before shutdown: it clears the exporter
+  const metricPoints: MetricPoint[] = [];
+  for (const service of [user, notification, audit]) {
+    metricPoints.push(...metricPointsFrom((await service.reader.collect()).resourceMetrics));
+    await service.telemetry.shutdown();
+  }
+  return { outcomes, spans: finished, logs: logSink.lines(), metricPoints };
+}

@@ -1,0 +1,63 @@
+// One demo service as its own process: `node dist/service-main.js <service> <bus>`.
+// Set up the way a user's service would be: an SDK exporting OTLP, a pino logger with
+// Baton's mixin on stdout, a bus client wrapped by its Baton adapter.
+
+import { createLogger } from '@baton/pino';
+import { metrics, trace } from '@opentelemetry/api';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { type BrokerBusKind, createBus } from './buses/index.js';
+import { startAuditService } from './services/audit-service.js';
+import { startNotificationService } from './services/notification-service.js';
+import { startUserService } from './services/user-service.js';
+import { createServiceTelemetry, registerContextManager } from './telemetry.js';
+
+const [service = '', kind = 'redis'] = process.argv.slice(2);
+const logger = createLogger({
+  name: service,
+  base: undefined,
+  baton: { baggageKeys: ['tenant_id'] },
+});
+
+registerContextManager();
+const telemetry = createServiceTelemetry(service, {
+  spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter(), { scheduledDelayMillis: 100 })],
+  metricReaders: [
+    new PeriodicExportingMetricReader({
+      exporter: new OTLPMetricExporter(),
+      exportIntervalMillis: 1000,
+    }),
+  ],
+});
+trace.setGlobalTracerProvider(telemetry.tracerProvider);
+metrics.setGlobalMeterProvider(telemetry.meterProvider);
+
+try {
+  const bus = await createBus(kind as BrokerBusKind, {
+    namespace: process.env.BATON_DEMO_NAMESPACE ?? 'baton-demo',
+  });
+  const { tracer } = telemetry;
+  if (service === 'user_service') await startUserService({ bus, logger, tracer });
+  else if (service === 'notification_service')
+    await startNotificationService({ bus, logger, tracer });
+  else if (service === 'audit_service') await startAuditService({ bus, logger });
+  else throw new Error(`unknown service "${service}"`);
+  logger.info({ bus: kind }, 'ready');
+
+  const stop = async () => {
+    await bus.close();
+    await telemetry.shutdown(); // flushes spans and metrics to the runner
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop());
+  process.once('SIGINT', () => void stop());
+} catch (error) {
+  logger.fatal(
+    { err: error },
+    `cannot start: ${error instanceof Error ? error.message : String(error)}`,
+  );
+  await telemetry.shutdown();
+  process.exit(1);
+}
