@@ -1,0 +1,123 @@
+import type { MessagingTelemetry, PublishDescription } from '@baton/core';
+import { ATTR_ROUTING_KEY, publishDestination, SYSTEM } from './message.js';
+
+type Callback = (...args: unknown[]) => unknown;
+type PublishOptions = { headers?: Record<string, unknown> | null; [key: string]: unknown };
+type Write = (options: PublishOptions, callback: Callback | undefined) => boolean;
+
+/** The channel methods the producer calls (amqplib's own, untouched). */
+export interface RawProducerChannel {
+  publish(
+    exchange: string,
+    routingKey: string,
+    content: unknown,
+    options?: PublishOptions,
+    callback?: Callback,
+  ): boolean;
+  sendToQueue(
+    queue: string,
+    content: unknown,
+    options?: PublishOptions,
+    callback?: Callback,
+  ): boolean;
+}
+
+/** Traced `publish` and `sendToQueue`, with amqplib's signatures and return values. */
+export interface Producer {
+  publish(
+    exchange: string,
+    routingKey: string,
+    content: unknown,
+    options?: PublishOptions | null,
+    callback?: Callback,
+  ): boolean;
+  sendToQueue(
+    queue: string,
+    content: unknown,
+    options?: PublishOptions | null,
+    callback?: Callback,
+  ): boolean;
+}
+
+const ignore = () => {};
+
+export function createProducer(
+  channel: RawProducerChannel,
+  telemetry: MessagingTelemetry,
+  timeHeader: string | false,
+  confirm: boolean,
+): Producer {
+  const describe = (
+    exchange: string,
+    routingKey: string,
+    options: PublishOptions | null | undefined,
+  ): PublishDescription => {
+    const description: PublishDescription = {
+      system: SYSTEM,
+      destination: publishDestination(exchange, routingKey),
+      headers: options?.headers,
+    };
+    if (routingKey !== '') description.attributes = { [ATTR_ROUTING_KEY]: routingKey };
+    const messageId = options?.messageId;
+    if (typeof messageId === 'string') description.messageId = messageId;
+    if (timeHeader) description.publishTimeHeader = timeHeader;
+    return description;
+  };
+
+  // amqplib reads the options once per call; a copy keeps the caller's object untouched.
+  const withHeaders = (
+    options: PublishOptions | null | undefined,
+    headers: Record<string, unknown>,
+  ): PublishOptions => {
+    // Core stamps a string; the message-timestamp plugin's header is an integer.
+    if (timeHeader && typeof headers[timeHeader] === 'string') {
+      if (options?.headers?.[timeHeader] === undefined) {
+        headers[timeHeader] = Number(headers[timeHeader]);
+      }
+    }
+    return options ? { ...options, headers } : { headers };
+  };
+
+  const send = (
+    exchange: string,
+    routingKey: string,
+    options: PublishOptions | null | undefined,
+    callback: Callback | undefined,
+    write: Write,
+  ): boolean => {
+    const description = describe(exchange, routingKey, options);
+    if (!confirm) {
+      return telemetry.publish(description, (headers) =>
+        write(withHeaders(options, headers), callback),
+      );
+    }
+    // On a confirm channel the send span ends when the broker acks or nacks (a nack is
+    // an error); the caller still gets the client's boolean at once, for back-pressure.
+    let written = false;
+    const confirmed = telemetry.publish(description, (headers) => {
+      let settle: (error: unknown) => void = ignore;
+      const outcome = new Promise<void>((resolve, reject) => {
+        settle = (error) => (error == null ? resolve() : reject(error));
+      });
+      written = write(withHeaders(options, headers), (...args: unknown[]) => {
+        settle(args[0]);
+        if (typeof callback === 'function') return callback(...args);
+      });
+      return outcome;
+    });
+    // The nack reaches the caller through its own callback; this copy only ends the span.
+    if (confirmed && typeof confirmed.then === 'function') confirmed.then(ignore, ignore);
+    return written;
+  };
+
+  return {
+    publish: (exchange, routingKey, content, options, callback) =>
+      send(exchange, routingKey, options, callback, (opts, cb) =>
+        channel.publish(exchange, routingKey, content, opts, cb),
+      ),
+    sendToQueue: (queue, content, options, callback) =>
+      send('', queue, options, callback, (opts, cb) =>
+        channel.sendToQueue(queue, content, opts, cb),
+      ),
+  };
+}

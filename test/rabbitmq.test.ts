@@ -1,0 +1,406 @@
+import { once } from 'node:events';
+import { type AmqplibOptions, traceChannel } from '@baton/amqplib';
+import {
+  getCorrelationId,
+  METRIC_CONSUMED_MESSAGES,
+  METRIC_CONSUMER_LAG,
+  METRIC_OPERATION_DURATION,
+  METRIC_SENT_MESSAGES,
+  METRIC_TIME_IN_QUEUE,
+  withCorrelationId,
+} from '@baton/core';
+import { createTestTelemetry, sumMetric, type TestTelemetry, waitFor } from '@baton/testing';
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { brokerOrSkip, uniqueName } from './brokers.js';
+
+const url = await brokerOrSkip('rabbitmq');
+// Queues vanish a minute after their last use, even when a test dies half way.
+const EXPIRES = { 'x-expires': 60_000 };
+
+describe.skipIf(!url)('@baton/amqplib against RabbitMQ', () => {
+  let telemetry: TestTelemetry;
+  let connection: ChannelModel;
+  const exchanges: string[] = [];
+
+  const options = (extra: AmqplibOptions = {}): AmqplibOptions => ({
+    tracerProvider: telemetry.tracerProvider,
+    meterProvider: telemetry.meterProvider,
+    ...extra,
+  });
+  const spans = (kind?: SpanKind) =>
+    telemetry.spans().filter((s) => kind === undefined || s.kind === kind);
+  const named = (name: string) => telemetry.spans().filter((s) => s.name === name);
+  const parentOf = (span: ReadableSpan | undefined) => span?.parentSpanContext?.spanId;
+  const queue = async (channel: Channel, args: Record<string, unknown> = {}) => {
+    const name = uniqueName('baton-q');
+    await channel.assertQueue(name, { arguments: { ...EXPIRES, ...args } });
+    return name;
+  };
+  const exchange = async (channel: Channel, type: 'direct' | 'topic') => {
+    const name = uniqueName(`baton-${type}`);
+    await channel.assertExchange(name, type, { autoDelete: false });
+    exchanges.push(name);
+    return name;
+  };
+
+  beforeEach(async () => {
+    telemetry = createTestTelemetry();
+    connection = await amqp.connect(url as string);
+  });
+  afterEach(async () => {
+    const admin = await connection.createChannel().catch(() => undefined);
+    for (const name of exchanges.splice(0)) await admin?.deleteExchange(name).catch(() => {});
+    await connection.close().catch(() => {});
+    await telemetry.shutdown();
+  });
+
+  it('parents the process span to the send span over a direct exchange and records the ack', async () => {
+    const channel = traceChannel(await connection.createChannel(), options());
+    const ex = await exchange(channel, 'direct');
+    const q = await queue(channel);
+    await channel.bindQueue(q, ex, 'user.created');
+    const received: Array<{ msg: ConsumeMessage; traceId?: string; correlationId?: string }> = [];
+    await channel.consume(q, (msg) => {
+      if (!msg) return;
+      received.push({
+        msg,
+        traceId: trace.getActiveSpan()?.spanContext().traceId,
+        correlationId: getCorrelationId(),
+      });
+      channel.ack(msg);
+    });
+    const callerHeaders = { app: 'kept' };
+    const callerOptions = {
+      headers: callerHeaders,
+      correlationId: 'rpc-7',
+      replyTo: 'rpc-replies',
+      messageId: 'm-1',
+    };
+    const root = telemetry.tracerProvider.getTracer('test').startSpan('request');
+    const written = context.with(trace.setSpan(context.active(), root), () =>
+      withCorrelationId('corr-direct', () =>
+        channel.publish(ex, 'user.created', Buffer.from('hello'), callerOptions),
+      ),
+    );
+    root.end();
+    expect(written).toBe(true);
+    expect(callerOptions.headers).toBe(callerHeaders);
+    expect(callerHeaders).toEqual({ app: 'kept' });
+
+    await waitFor(() => named(`ack ${q}`).length === 1, { message: 'the ack span' });
+    const [send] = named(`send ${ex}:user.created`);
+    const [process] = named(`process ${q}`);
+    const [ack] = named(`ack ${q}`);
+    expect(send?.kind).toBe(SpanKind.PRODUCER);
+    expect(parentOf(send)).toBe(root.spanContext().spanId);
+    expect(send?.attributes['messaging.rabbitmq.destination.routing_key']).toBe('user.created');
+    expect(send?.attributes['messaging.message.id']).toBe('m-1');
+    expect(process?.kind).toBe(SpanKind.CONSUMER);
+    expect(parentOf(process)).toBe(send?.spanContext().spanId);
+    expect(process?.attributes['messaging.rabbitmq.message.redelivered']).toBe(false);
+    expect(ack?.kind).toBe(SpanKind.CLIENT);
+    expect(parentOf(ack)).toBe(process?.spanContext().spanId);
+
+    const [delivery] = received;
+    expect(delivery?.traceId).toBe(root.spanContext().traceId);
+    expect(delivery?.correlationId).toBe('corr-direct');
+    const props = delivery?.msg.properties;
+    expect(props?.correlationId).toBe('rpc-7');
+    expect(props?.replyTo).toBe('rpc-replies');
+    expect(props?.headers?.app).toBe('kept');
+    expect(props?.headers?.traceparent).toContain(send?.spanContext().spanId);
+    expect(props?.headers?.['x-correlation-id']).toBe('corr-direct');
+    expect(typeof props?.headers?.timestamp_in_ms).toBe('number');
+
+    const points = await telemetry.metricPoints();
+    expect(sumMetric(points, METRIC_SENT_MESSAGES)).toBe(1);
+    expect(sumMetric(points, METRIC_CONSUMED_MESSAGES, { 'messaging.destination.name': q })).toBe(
+      1,
+    );
+    expect(sumMetric(points, METRIC_TIME_IN_QUEUE)).toBe(1);
+    expect(
+      sumMetric(points, METRIC_OPERATION_DURATION, { 'messaging.operation.name': 'ack' }),
+    ).toBe(1);
+  });
+
+  it('routes over a topic exchange and names the send span exchange:routing key', async () => {
+    const channel = traceChannel(await connection.createChannel(), options());
+    const ex = await exchange(channel, 'topic');
+    const q = await queue(channel);
+    await channel.bindQueue(q, ex, 'user.*.eu');
+    const traces: string[] = [];
+    await channel.consume(q, (msg) => {
+      if (!msg) return;
+      traces.push(trace.getActiveSpan()?.spanContext().traceId ?? '');
+      channel.ack(msg);
+    });
+    channel.publish(ex, 'user.created.eu', Buffer.from('a'));
+    channel.publish(ex, 'user.created.us', Buffer.from('not routed'));
+    channel.publish(ex, 'user.deleted.eu', Buffer.from('b'));
+    await waitFor(() => named(`process ${q}`).length === 2);
+    const sends = spans(SpanKind.PRODUCER).map((s) => s.name);
+    expect(sends).toEqual([
+      `send ${ex}:user.created.eu`,
+      `send ${ex}:user.created.us`,
+      `send ${ex}:user.deleted.eu`,
+    ]);
+    const routed = spans(SpanKind.PRODUCER).filter((s) => !s.name.endsWith('.us'));
+    expect(traces).toEqual(routed.map((s) => s.spanContext().traceId));
+  });
+
+  it('names sendToQueue spans after the default exchange', async () => {
+    const channel = traceChannel(await connection.createChannel(), options());
+    const q = await queue(channel);
+    channel.sendToQueue(q, Buffer.from('direct to queue'));
+    const got = await waitFor(() => channel.get(q, { noAck: true }));
+    expect(got.content.toString()).toBe('direct to queue');
+    expect(named(`send amq.default:${q}`)).toHaveLength(1);
+  });
+
+  it('ends send spans on broker acks and marks a nacked publish as an error', async () => {
+    const channel = traceChannel(await connection.createConfirmChannel(), options());
+    // A full queue that rejects publishes makes the broker nack for real.
+    const q = await queue(channel, { 'x-max-length': 1, 'x-overflow': 'reject-publish' });
+    const outcomes: Array<Error | null> = [];
+    const record = (error: unknown) => outcomes.push(error as Error | null);
+    expect(channel.sendToQueue(q, Buffer.from('fits'), {}, record)).toBe(true);
+    expect(channel.sendToQueue(q, Buffer.from('overflows'), {}, record)).toBe(true);
+    await channel.waitForConfirms().catch(() => {});
+    await waitFor(() => spans(SpanKind.PRODUCER).length === 2);
+    expect(outcomes.map((o) => o?.message ?? null)).toEqual([null, 'message nacked']);
+    const [acked, nacked] = spans(SpanKind.PRODUCER);
+    expect(acked?.status.code).toBe(SpanStatusCode.UNSET);
+    expect(nacked?.status.code).toBe(SpanStatusCode.ERROR);
+    expect(nacked?.attributes['error.type']).toBe('Error');
+    const points = await telemetry.metricPoints();
+    expect(sumMetric(points, METRIC_SENT_MESSAGES, { 'error.type': 'Error' })).toBe(1);
+  });
+
+  it('runs concurrent handlers with prefetch > 1, each in its own message context', async () => {
+    const channel = traceChannel(await connection.createChannel(), options());
+    const q = await queue(channel);
+    await channel.prefetch(10);
+    const count = 20;
+    const expected = new Map<string, { traceId: string; correlationId: string }>();
+    const tracer = telemetry.tracerProvider.getTracer('test');
+    for (let i = 0; i < count; i++) {
+      const root = tracer.startSpan(`request-${i}`);
+      expected.set(`m-${i}`, { traceId: root.spanContext().traceId, correlationId: `corr-${i}` });
+      context.with(trace.setSpan(context.active(), root), () =>
+        withCorrelationId(`corr-${i}`, () => channel.sendToQueue(q, Buffer.from(`m-${i}`))),
+      );
+      root.end();
+    }
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const mismatches: string[] = [];
+    let handled = 0;
+    await channel.consume(q, async (msg) => {
+      if (!msg) return;
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      // Hold every handler until several run at once, so their contexts interleave.
+      await waitFor(() => maxInFlight >= 5 || handled + inFlight >= count, { timeoutMs: 5000 });
+      const want = expected.get(msg.content.toString());
+      if (
+        trace.getActiveSpan()?.spanContext().traceId !== want?.traceId ||
+        getCorrelationId() !== want?.correlationId
+      ) {
+        mismatches.push(msg.content.toString());
+      }
+      inFlight--;
+      handled++;
+      channel.ack(msg);
+    });
+    await waitFor(() => handled === count, { message: `${count} handled` });
+    expect(maxInFlight).toBeGreaterThanOrEqual(5);
+    expect(mismatches).toEqual([]);
+  });
+
+  it('keeps a dead-lettered message in its trace when consumed from the dead-letter queue', async () => {
+    const channel = traceChannel(
+      await connection.createChannel(),
+      options({ ackMode: 'auto', failureMode: 'dead-letter' }),
+    );
+    const dlx = await exchange(channel, 'direct');
+    const dlq = await queue(channel);
+    await channel.bindQueue(dlq, dlx, 'failed');
+    const q = await queue(channel, {
+      'x-dead-letter-exchange': dlx,
+      'x-dead-letter-routing-key': 'failed',
+    });
+    await channel.consume(q, () => {
+      throw new Error('cannot handle');
+    });
+    const fromDlq: string[] = [];
+    await channel.consume(dlq, (msg) => {
+      if (msg) fromDlq.push(trace.getActiveSpan()?.spanContext().traceId ?? '');
+    });
+    channel.sendToQueue(q, Buffer.from('doomed'));
+    await waitFor(() => named(`process ${dlq}`).length === 1, { message: 'the DLQ delivery' });
+    const [send] = spans(SpanKind.PRODUCER);
+    const [failed] = named(`process ${q}`);
+    const [dead] = named(`process ${dlq}`);
+    expect(failed?.status.code).toBe(SpanStatusCode.ERROR);
+    expect(named(`nack ${q}`)[0]?.attributes['messaging.rabbitmq.settle.requeue']).toBe(false);
+    expect(parentOf(dead)).toBe(send?.spanContext().spanId);
+    expect(fromDlq).toEqual([send?.spanContext().traceId]);
+    expect(dead?.attributes['messaging.rabbitmq.message.death_count']).toBe(1);
+    expect(dead?.attributes['messaging.rabbitmq.message.first_death_reason']).toBe('rejected');
+    // The DLQ consumer is auto-acked too: nothing is left behind.
+    await waitFor(() => named(`ack ${dlq}`).length === 1);
+  });
+
+  it('acks on success and requeues on failure in auto mode, marking the redelivery', async () => {
+    const channel = traceChannel(await connection.createChannel(), options({ ackMode: 'auto' }));
+    const q = await queue(channel);
+    let failedOnce = false;
+    const bodies: string[] = [];
+    await channel.consume(q, async (msg) => {
+      if (!msg) return;
+      bodies.push(msg.content.toString());
+      if (msg.content.toString() === 'flaky' && !failedOnce) {
+        failedOnce = true;
+        throw new Error('first attempt fails');
+      }
+    });
+    channel.sendToQueue(q, Buffer.from('ok'));
+    channel.sendToQueue(q, Buffer.from('flaky'));
+    await waitFor(() => named(`ack ${q}`).length === 2, { message: 'two acks' });
+    expect(bodies.sort()).toEqual(['flaky', 'flaky', 'ok']);
+    const redelivered = named(`process ${q}`).filter(
+      (s) => s.attributes['messaging.rabbitmq.message.redelivered'] === true,
+    );
+    expect(redelivered).toHaveLength(1);
+    expect(named(`nack ${q}`)[0]?.attributes['messaging.rabbitmq.settle.requeue']).toBe(true);
+    const check = await connection.createChannel();
+    expect((await check.checkQueue(q)).messageCount).toBe(0);
+  });
+
+  it('does not settle messages that the handler settled itself in auto mode', async () => {
+    const channel = traceChannel(await connection.createChannel(), options({ ackMode: 'auto' }));
+    const q = await queue(channel);
+    let closed = false;
+    channel.on('close', () => {
+      closed = true;
+    });
+    await channel.consume(q, (msg) => {
+      if (msg) channel.ack(msg); // a second ack would close the channel (406)
+    });
+    channel.sendToQueue(q, Buffer.from('self-acked'));
+    await waitFor(() => named(`process ${q}`).length === 1);
+    // A round trip on the same channel proves it is still open after the delivery.
+    await channel.checkQueue(q);
+    expect(closed).toBe(false);
+    expect(named(`ack ${q}`)).toHaveLength(1);
+  });
+
+  it('traces noAck consumers without settling', async () => {
+    const channel = traceChannel(await connection.createChannel(), options({ ackMode: 'auto' }));
+    const q = await queue(channel);
+    let handled = 0;
+    await channel.consume(
+      q,
+      () => {
+        handled++;
+      },
+      { noAck: true },
+    );
+    channel.sendToQueue(q, Buffer.from('fire and forget'));
+    await waitFor(() => named(`process ${q}`).length === 1);
+    await channel.checkQueue(q);
+    expect(handled).toBe(1);
+    expect(spans(SpanKind.CLIENT)).toHaveLength(0);
+  });
+
+  it('records a receive span linked to the producer for get, and settles in its trace', async () => {
+    const channel = traceChannel(await connection.createChannel(), options());
+    const q = await queue(channel);
+    channel.sendToQueue(q, Buffer.from('pulled'), { messageId: 'pull-1' });
+    await channel.checkQueue(q);
+    const msg = await waitFor(() => channel.get(q));
+    channel.reject(msg, false);
+    await waitFor(() => named(`reject ${q}`).length === 1);
+    const [send] = spans(SpanKind.PRODUCER);
+    const receives = named(`receive ${q}`);
+    const receive = receives.find((s) => s.links.length > 0);
+    expect(receive?.kind).toBe(SpanKind.CLIENT);
+    expect(receive?.links[0]?.context.spanId).toBe(send?.spanContext().spanId);
+    expect(receive?.attributes['messaging.message.id']).toBe('pull-1');
+    const [reject] = named(`reject ${q}`);
+    expect(reject?.spanContext().traceId).toBe(send?.spanContext().traceId);
+    expect(reject?.attributes['messaging.rabbitmq.settle.requeue']).toBe(false);
+  });
+
+  it('reports queue depth as baton.consumer.lag from a channel of its own', async () => {
+    const channel = traceChannel(
+      await connection.createChannel(),
+      options({ lagConnection: connection, lagIntervalMs: 50 }),
+    );
+    const q = await queue(channel);
+    for (let i = 0; i < 5; i++) channel.sendToQueue(q, Buffer.from(`backlog-${i}`));
+    await channel.prefetch(1);
+    const held: ConsumeMessage[] = [];
+    await channel.consume(q, (msg) => {
+      if (msg) held.push(msg); // never acked: 4 stay ready in the queue
+    });
+    const lagOf = async () =>
+      sumMetric(await telemetry.metricPoints(), METRIC_CONSUMER_LAG, {
+        'messaging.destination.name': q,
+      });
+    await waitFor(async () => (await lagOf()) === 4, { message: 'lag 4' });
+    for (const msg of held.splice(0)) channel.ack(msg);
+    await waitFor(async () => {
+      for (const msg of held.splice(0)) channel.ack(msg);
+      return (await lagOf()) === 0;
+    });
+  });
+
+  it('survives a consumed queue being deleted while the lag monitor reads it', async () => {
+    const channel = traceChannel(
+      await connection.createChannel(),
+      options({ lagConnection: connection, lagIntervalMs: 20 }),
+    );
+    const errors: unknown[] = [];
+    channel.on('error', (error) => errors.push(error));
+    const doomed = await queue(channel);
+    const kept = await queue(channel);
+    let cancelled = false;
+    await channel.consume(doomed, (msg) => {
+      if (msg === null) cancelled = true;
+    });
+    await channel.consume(kept, (msg) => msg && channel.ack(msg));
+    channel.sendToQueue(kept, Buffer.from('one'));
+    const admin = await connection.createChannel();
+    await admin.deleteQueue(doomed);
+    await waitFor(() => cancelled, { message: 'the broker cancelling the consumer' });
+    // Several lag reads later the application's channel still works.
+    await waitFor(
+      async () =>
+        sumMetric(await telemetry.metricPoints(), METRIC_CONSUMER_LAG, {
+          'messaging.destination.name': kept,
+        }) === 0 && named(`ack ${kept}`).length === 1,
+    );
+    channel.sendToQueue(kept, Buffer.from('two'));
+    await waitFor(() => named(`ack ${kept}`).length === 2);
+    expect(errors).toEqual([]);
+  });
+
+  it('returns the client boolean under back-pressure and passes drain through', async () => {
+    const channel = traceChannel(await connection.createChannel(), options());
+    const q = await queue(channel, { 'x-max-length': 10 });
+    const big = Buffer.alloc(256 * 1024);
+    let sent = 0;
+    let written = true;
+    while (written && sent < 2000) {
+      written = channel.sendToQueue(q, big);
+      sent++;
+    }
+    expect(written).toBe(false);
+    await once(channel, 'drain');
+    expect(spans(SpanKind.PRODUCER)).toHaveLength(sent);
+  });
+});
