@@ -1,0 +1,114 @@
+import { getCorrelationId } from '@baton/core';
+import { createTestTelemetry, type TestTelemetry, waitFor } from '@baton/testing';
+import { propagation, SpanKind, trace } from '@opentelemetry/api';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { traceConsumer } from '../src/index.js';
+import { type FakeConsumer, FakeKafka } from './fake-kafka.js';
+
+const TRACE_A = '0af7651916cd43dd8448eb211c80319c';
+const SPAN_A = 'b7ad6b7169203331';
+const TRACE_B = '4bf92f3577b34da6a3ce929d0e0e4736';
+const SPAN_B = '00f067aa0ba902b7';
+
+interface Seen {
+  traceId?: string;
+  parentSpanId?: string;
+  tracestate?: string;
+  baggage: Record<string, string>;
+  correlationId?: string;
+}
+
+// Headers are written raw by a plain producer: the fake encodes them the way kafkajs does
+// and the consumer receives what kafkajs really hands out (Buffers, arrays of Buffers,
+// null values, keys in their original case).
+describe('header shapes kafkajs delivers', () => {
+  let telemetry: TestTelemetry;
+  let kafka: FakeKafka;
+  let consumer: FakeConsumer | undefined;
+  beforeEach(() => {
+    telemetry = createTestTelemetry();
+    kafka = new FakeKafka();
+  });
+  afterEach(async () => {
+    await consumer?.disconnect();
+    await telemetry.shutdown();
+  });
+
+  async function deliver(headers: Record<string, string | Buffer | (string | Buffer)[]>) {
+    await kafka.producer().send({ topic: 't', messages: [{ value: 'v', headers }] });
+    consumer = traceConsumer(kafka.consumer({ groupId: 'g' }), {
+      tracerProvider: telemetry.tracerProvider,
+      meterProvider: telemetry.meterProvider,
+    });
+    await consumer.subscribe({ topics: ['t'] });
+    const seen: Seen[] = [];
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        expect(
+          Object.values(message.headers).every((v) => v === null || typeof v === 'object'),
+        ).toBe(true); // Buffers or arrays, never strings: the shapes under test really reached Baton
+        const span = trace.getActiveSpan();
+        const baggage: Record<string, string> = {};
+        for (const [key, entry] of propagation.getActiveBaggage()?.getAllEntries() ?? []) {
+          baggage[key] = entry.value;
+        }
+        seen.push({
+          traceId: span?.spanContext().traceId,
+          baggage,
+          correlationId: getCorrelationId(),
+        });
+      },
+    });
+    await waitFor(() => seen.length === 1);
+    await waitFor(() => telemetry.spans().some((s) => s.kind === SpanKind.CONSUMER));
+    const process = telemetry.spans().find((s) => s.kind === SpanKind.CONSUMER);
+    return {
+      ...(seen[0] as Seen),
+      parentSpanId: process?.parentSpanContext?.spanId,
+      tracestate: process?.parentSpanContext?.traceState?.serialize(),
+    };
+  }
+
+  it('reads a Buffer traceparent', async () => {
+    const seen = await deliver({ traceparent: Buffer.from(`00-${TRACE_A}-${SPAN_A}-01`) });
+    expect(seen.traceId).toBe(TRACE_A);
+    expect(seen.parentSpanId).toBe(SPAN_A);
+  });
+
+  it('uses the first valid traceparent when the header is repeated', async () => {
+    const seen = await deliver({
+      traceparent: ['garbage', `00-${TRACE_B}-${SPAN_B}-01`, `00-${TRACE_A}-${SPAN_A}-01`],
+    });
+    expect(seen.traceId).toBe(TRACE_B);
+    expect(seen.parentSpanId).toBe(SPAN_B);
+  });
+
+  it('matches header keys in any case', async () => {
+    const seen = await deliver({
+      TraceParent: `00-${TRACE_A}-${SPAN_A}-01`,
+      'X-Correlation-ID': 'mixed-case-7',
+    });
+    expect(seen.traceId).toBe(TRACE_A);
+    expect(seen.correlationId).toBe('mixed-case-7');
+  });
+
+  it('joins repeated tracestate and baggage headers', async () => {
+    const seen = await deliver({
+      traceparent: `00-${TRACE_A}-${SPAN_A}-01`,
+      tracestate: ['vendor1=a', 'vendor2=b'],
+      baggage: [Buffer.from('tenant_id=acme'), Buffer.from('user_id=u-9')],
+    });
+    expect(seen.tracestate).toBe('vendor1=a,vendor2=b');
+    expect(seen.baggage).toEqual({ tenant_id: 'acme', user_id: 'u-9' });
+  });
+
+  it('ignores null header values and unrelated binary headers', async () => {
+    const seen = await deliver({
+      traceparent: null as unknown as string, // a header with a null value decodes to null
+      blob: Buffer.from([0xff, 0x00, 0xfe]),
+    });
+    expect(seen.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(seen.parentSpanId).toBeUndefined();
+    expect(seen.correlationId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
