@@ -1,7 +1,7 @@
 import type { BatonOptions } from '@baton/core';
-import { context, metrics, trace } from '@opentelemetry/api';
+import { context, metrics, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { ExportResultCode } from '@opentelemetry/core';
+import { ExportResultCode, W3CTraceContextPropagator } from '@opentelemetry/core';
 import {
   MeterProvider,
   PeriodicExportingMetricReader,
@@ -29,6 +29,11 @@ export interface Scenario {
   bare(): Promise<Variant>;
   /** Baton-wrapped; `options` carries the providers (empty for the no-SDK variant). */
   baton(options: BatonOptions): Promise<Variant>;
+  /**
+   * Optional reference: OpenTelemetry propagation written by hand (inject on publish,
+   * extract + process span on consume), with the same tracing SDK.
+   */
+  handWritten?(options: BatonOptions): Promise<Variant>;
 }
 
 /** One variant's figures. */
@@ -52,6 +57,7 @@ const discardingMetricExporter: PushMetricExporter = {
 export function createDiscardingSdk() {
   const contextManager = new AsyncLocalStorageContextManager().enable();
   context.setGlobalContextManager(contextManager);
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator()); // for the hand-written variant
   const tracerProvider = new BasicTracerProvider({
     spanProcessors: [
       new BatchSpanProcessor(discardingSpanExporter, {
@@ -74,6 +80,7 @@ export function createDiscardingSdk() {
       await tracerProvider.shutdown();
       await meterProvider.shutdown();
       context.disable();
+      propagation.disable();
       trace.disable();
       metrics.disable();
     },
@@ -96,16 +103,29 @@ const median = (values: number[]) => {
 
 /** Runs bare, Baton with no SDK and Baton with an SDK, interleaved round by round. */
 export async function compare(scenario: Scenario): Promise<Figures[]> {
-  const kinds = ['bare', 'baton, no SDK', 'baton + SDK (every span)'] as const;
-  const samples = new Map<string, { cpu: number[]; rate: number[] }>(
-    kinds.map((k) => [k, { cpu: [], rate: [] }]),
-  );
+  const kinds: string[] = [
+    'bare',
+    'baton, no SDK',
+    'baton + SDK, traces only',
+    'baton + SDK, traces+metrics',
+  ];
+  if (scenario.handWritten) kinds.push('hand-written OTel, traces');
+  const samples = new Map(kinds.map((k) => [k, { cpu: [] as number[], rate: [] as number[] }]));
   // One warm-up round per variant (JIT, connections), not counted.
   for (let round = -1; round < scenario.rounds; round++) {
     for (const kind of kinds) {
-      const sdk = kind === 'baton + SDK (every span)' ? createDiscardingSdk() : undefined;
-      const variant =
-        kind === 'bare' ? await scenario.bare() : await scenario.baton(sdk?.options ?? {});
+      const sdk = kind.includes('SDK') || kind.includes('OTel') ? createDiscardingSdk() : undefined;
+      let options: BatonOptions = {};
+      if (sdk) {
+        options = kind.includes('metrics')
+          ? sdk.options
+          : { tracerProvider: sdk.options.tracerProvider };
+      }
+      let variant: Variant;
+      if (kind === 'bare') variant = await scenario.bare();
+      else if (kind.startsWith('hand-written') && scenario.handWritten) {
+        variant = await scenario.handWritten(options);
+      } else variant = await scenario.baton(options);
       const result = await measureOnce(variant, scenario.messages);
       await variant.teardown();
       await sdk?.shutdown();
@@ -126,13 +146,13 @@ export function report(scenario: Scenario, figures: Figures[]): string {
   const bare = figures[0];
   const lines = [
     `\n${scenario.name}: ${scenario.messages} messages x ${scenario.rounds} rounds (median), one process, one run`,
-    `  ${'variant'.padEnd(26)} ${'CPU µs/msg'.padStart(11)} ${'added µs/msg'.padStart(13)} ${'msgs/s'.padStart(10)} ${'vs bare'.padStart(8)}`,
+    `  ${'variant'.padEnd(30)} ${'CPU µs/msg'.padStart(11)} ${'added µs/msg'.padStart(13)} ${'msgs/s'.padStart(10)} ${'vs bare'.padStart(8)}`,
   ];
   for (const f of figures) {
     const added = bare ? f.cpuUsPerMessage - bare.cpuUsPerMessage : 0;
     const ratio = bare ? f.messagesPerSecond / bare.messagesPerSecond : 1;
     lines.push(
-      `  ${f.variant.padEnd(26)} ${f.cpuUsPerMessage.toFixed(2).padStart(11)} ${(f === bare ? '-' : `+${added.toFixed(2)}`).padStart(13)} ${Math.round(f.messagesPerSecond).toString().padStart(10)} ${`${ratio.toFixed(2)}x`.padStart(8)}`,
+      `  ${f.variant.padEnd(30)} ${f.cpuUsPerMessage.toFixed(2).padStart(11)} ${(f === bare ? '-' : `+${added.toFixed(2)}`).padStart(13)} ${Math.round(f.messagesPerSecond).toString().padStart(10)} ${`${ratio.toFixed(2)}x`.padStart(8)}`,
     );
   }
   return lines.join('\n');

@@ -3,14 +3,20 @@ import { type Context, context, ROOT_CONTEXT } from '@opentelemetry/api';
 
 // Without an OpenTelemetry SDK, @opentelemetry/api has a no-op context manager: context.with()
 // runs the callback but context.active() stays ROOT_CONTEXT. Baton promises that context and
-// correlation ids still flow with no SDK, so it keeps its own scope beside the API's. When an
-// SDK is registered both agree, and the API's active context wins.
+// correlation ids still flow with no SDK, so it keeps its own AsyncLocalStorage scope for
+// that case. When a context manager is registered, Baton uses it alone.
 const fallback = new AsyncLocalStorage<Context>();
+
+// The API keeps its globals under this well-known symbol (one per API major version); a
+// registered context manager sits in `.context`. Reading it is one property lookup, cheap
+// enough for every message, and notices an SDK registered after Baton was set up.
+const API_GLOBAL = Symbol.for('opentelemetry.js.api.1');
+const registry = globalThis as { [API_GLOBAL]?: { context?: unknown } };
+const hasContextManager = () => registry[API_GLOBAL]?.context !== undefined;
 
 /** The context Baton treats as active: the API's, or Baton's own scope when no SDK is set. */
 export function activeContext(): Context {
-  const active = context.active();
-  if (active !== ROOT_CONTEXT) return active;
+  if (hasContextManager()) return context.active();
   return fallback.getStore() ?? ROOT_CONTEXT;
 }
 
@@ -20,5 +26,6 @@ export function runWithContext<A extends unknown[], R>(
   fn: (...args: A) => R,
   ...args: A
 ): R {
-  return fallback.run(ctx, () => context.with(ctx, fn, undefined, ...args));
+  if (hasContextManager()) return context.with(ctx, fn, undefined, ...args);
+  return fallback.run(ctx, fn, ...args);
 }

@@ -8,7 +8,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { parseTraceParent, TRACE_PARENT_HEADER } from '@opentelemetry/core';
-import { errorType, metricAttributes, type OperationType, spanAttributes } from './attributes.js';
+import { AttributeCache, errorType, messageAttributes, type OperationType } from './attributes.js';
 import { readFirstHeader } from './carrier.js';
 import { activeContext, runWithContext } from './context-scope.js';
 import {
@@ -89,6 +89,7 @@ function endSpan(span: Span, error: unknown, failed: boolean): void {
 }
 
 const elapsedSeconds = (startMs: number) => (performance.now() - startMs) / 1000;
+const EMPTY_HEADERS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
 /**
  * All of Baton's messaging semantics, the same for every bus. Adapters describe messages
@@ -99,6 +100,7 @@ export class MessagingTelemetry {
   readonly options: ResolvedBatonOptions;
   readonly tracer: Tracer;
   readonly instruments: InstrumentSource;
+  private readonly attributes: AttributeCache;
 
   constructor(scope: InstrumentationScope, options?: BatonOptions) {
     this.options = resolveBatonOptions(options, scope.name);
@@ -107,6 +109,64 @@ export class MessagingTelemetry {
       scope.version,
     );
     this.instruments = new InstrumentSource(scope.name, scope.version, this.options.meterProvider);
+    this.attributes = new AttributeCache(this.options.semconvStability);
+  }
+
+  // Starts a span with the shared low-cardinality attributes; the per-message ones are set
+  // only when the span records (with no SDK, nothing per message is built).
+  private startSpan(
+    description: MessageDescription,
+    operationName: string,
+    operationType: OperationType,
+    kind: SpanKind,
+    parent: Context,
+    correlationId: string | undefined,
+    links?: Link[],
+    messageCount?: number,
+  ): Span {
+    const span = this.tracer.startSpan(
+      `${operationName} ${description.destination}`,
+      {
+        kind,
+        attributes: this.attributes.get(description, operationName, operationType),
+        ...(links !== undefined && links.length > 0 && { links }),
+        ...(operationType === 'process' &&
+          this.options.consumerSpanRelation === 'link' &&
+          links !== undefined && { root: true }),
+      },
+      parent,
+    );
+    if (span.isRecording()) {
+      const extra = messageAttributes(
+        description,
+        this.options.semconvStability,
+        correlationId,
+        messageCount,
+      );
+      if (extra !== undefined) span.setAttributes(extra);
+    }
+    return span;
+  }
+
+  // Records the metrics of a finished operation: count (if any), duration, error.type.
+  private recordMetrics(
+    description: MessageDescription,
+    operationName: string,
+    startMs: number,
+    error: unknown,
+    failed: boolean,
+    counter: 'sent' | 'consumed' | undefined,
+    histogram: 'operationDuration' | 'processDuration',
+    count = 1,
+  ): void {
+    if (!this.options.metrics) return;
+    const instruments = this.instruments.get();
+    const attributes = withErrorType(
+      this.attributes.get(description, operationName),
+      failed ? errorType(error) : undefined,
+    );
+    if (counter !== undefined) instruments[counter].add(count, attributes);
+    instruments[histogram].record(elapsedSeconds(startMs), attributes);
   }
 
   /**
@@ -132,27 +192,23 @@ export class MessagingTelemetry {
         parent = setCorrelationId(parent, correlationId);
       }
       const count = description.messageCount;
-      const links = this.userCreationLinks(description);
-      span = this.tracer.startSpan(
-        `${operationName} ${description.destination}`,
-        {
-          kind: SpanKind.PRODUCER,
-          attributes: spanAttributes(
-            description,
-            operationName,
-            'send',
-            this.options.semconvStability,
-            correlationId,
-            count !== undefined && count !== 1 ? count : undefined,
-          ),
-          ...(links && { links }),
-        },
+      span = this.startSpan(
+        description,
+        operationName,
+        'send',
+        SpanKind.PRODUCER,
         parent,
+        correlationId,
+        this.userCreationLinks(description),
+        count !== undefined && count !== 1 ? count : undefined,
       );
       const ctx = trace.setSpan(parent, span);
       sendContext = ctx;
       inject = (given) => this.injectInto(given, ctx, description);
-      headers = inject(description.headers as Record<string, unknown> | undefined);
+      headers =
+        description.injectHeaders === false
+          ? EMPTY_HEADERS
+          : inject(description.headers as Record<string, unknown> | undefined);
       const hook = this.options.publishHook;
       if (hook) {
         const hookSpan = span;
@@ -169,18 +225,23 @@ export class MessagingTelemetry {
     if (started === undefined) return send(headers, inject);
     return settleWith(
       () => runWithContext(sendContext, send, headers, inject),
-      (error, failed) =>
-        guard('publish telemetry', () => {
+      (error, failed) => {
+        try {
           endSpan(started, error, failed);
-          if (!this.options.metrics) return;
-          const instruments = this.instruments.get();
-          const attributes = withErrorType(
-            metricAttributes(description, operationName, this.options.semconvStability),
-            failed ? errorType(error) : undefined,
+          this.recordMetrics(
+            description,
+            operationName,
+            startMs,
+            error,
+            failed,
+            'sent',
+            'operationDuration',
+            description.messageCount ?? 1,
           );
-          instruments.sent.add(description.messageCount ?? 1, attributes);
-          instruments.operationDuration.record(elapsedSeconds(startMs), attributes);
-        }),
+        } catch (telemetryError) {
+          warnOnce('publish telemetry', telemetryError);
+        }
+      },
     );
   }
 
@@ -199,33 +260,25 @@ export class MessagingTelemetry {
       const creation = this.creationContext(description, ambient);
       const creationSpan = trace.getSpanContext(creation);
       const ambientSpan = trace.getSpanContext(ambient);
-      const links: Link[] = [];
+      let links: Link[] | undefined;
       let parent: Context;
       if (this.options.consumerSpanRelation === 'link') {
-        if (creationSpan) links.push({ context: creationSpan });
+        links = creationSpan ? [{ context: creationSpan }] : [];
         parent = trace.deleteSpan(creation);
       } else {
         parent = creation;
         if (ambientSpan && ambientSpan.spanId !== creationSpan?.spanId) {
-          links.push({ context: ambientSpan });
+          links = [{ context: ambientSpan }];
         }
       }
-      const correlationId = getCorrelationId(creation);
-      span = this.tracer.startSpan(
-        `${operationName} ${description.destination}`,
-        {
-          kind: SpanKind.CONSUMER,
-          attributes: spanAttributes(
-            description,
-            operationName,
-            'process',
-            this.options.semconvStability,
-            correlationId,
-          ),
-          links,
-          ...(this.options.consumerSpanRelation === 'link' && { root: true }),
-        },
+      span = this.startSpan(
+        description,
+        operationName,
+        'process',
+        SpanKind.CONSUMER,
         parent,
+        getCorrelationId(creation),
+        links,
       );
       handlerContext = trace.setSpan(parent, span);
       const hook = this.options.consumeHook;
@@ -243,18 +296,22 @@ export class MessagingTelemetry {
     if (started === undefined) return runWithContext(handlerContext, handler, handlerContext);
     return settleWith(
       () => runWithContext(handlerContext, handler, handlerContext),
-      (error, failed) =>
-        guard('process telemetry', () => {
+      (error, failed) => {
+        try {
           endSpan(started, error, failed);
-          if (!this.options.metrics) return;
-          const instruments = this.instruments.get();
-          const attributes = withErrorType(
-            metricAttributes(description, operationName, this.options.semconvStability),
-            failed ? errorType(error) : undefined,
+          this.recordMetrics(
+            description,
+            operationName,
+            startMs,
+            error,
+            failed,
+            'consumed',
+            'processDuration',
           );
-          instruments.consumed.add(1, attributes);
-          instruments.processDuration.record(elapsedSeconds(startMs), attributes);
-        }),
+        } catch (telemetryError) {
+          warnOnce('process telemetry', telemetryError);
+        }
+      },
     );
   }
 
@@ -282,21 +339,15 @@ export class MessagingTelemetry {
         const spanContext = trace.getSpanContext(ctx);
         if (spanContext) links.push({ context: spanContext });
       }
-      span = this.tracer.startSpan(
-        `${operationName} ${batch.destination}`,
-        {
-          kind: SpanKind.CONSUMER,
-          attributes: spanAttributes(
-            batch,
-            operationName,
-            'process',
-            this.options.semconvStability,
-            getCorrelationId(ambient),
-            messages.length,
-          ),
-          links,
-        },
+      span = this.startSpan(
+        batch,
+        operationName,
+        'process',
+        SpanKind.CONSUMER,
         ambient,
+        getCorrelationId(ambient),
+        links,
+        messages.length,
       );
       batchContext = trace.setSpan(ambient, span);
       if (this.options.consumerSpanRelation === 'link') {
@@ -330,14 +381,16 @@ export class MessagingTelemetry {
       (error, failed) =>
         guard('batch telemetry', () => {
           endSpan(started, error, failed);
-          if (!this.options.metrics) return;
-          const instruments = this.instruments.get();
-          const attributes = withErrorType(
-            metricAttributes(batch, operationName, this.options.semconvStability),
-            failed ? errorType(error) : undefined,
+          this.recordMetrics(
+            batch,
+            operationName,
+            startMs,
+            error,
+            failed,
+            'consumed',
+            'processDuration',
+            messages.length,
           );
-          instruments.consumed.add(messages.length, attributes);
-          instruments.processDuration.record(elapsedSeconds(startMs), attributes);
         }),
     );
   }
@@ -356,19 +409,13 @@ export class MessagingTelemetry {
     const startMs = performance.now();
     let span: Span | undefined;
     try {
-      span = this.tracer.startSpan(
-        `${description.operationName} ${description.destination}`,
-        {
-          kind: SpanKind.CLIENT,
-          attributes: spanAttributes(
-            description,
-            description.operationName,
-            operationType,
-            this.options.semconvStability,
-            getCorrelationId(parent),
-          ),
-        },
+      span = this.startSpan(
+        description,
+        description.operationName,
+        operationType,
+        SpanKind.CLIENT,
         parent,
+        getCorrelationId(parent),
       );
     } catch (error) {
       warnOnce(`${operationType} telemetry`, error);
@@ -380,12 +427,15 @@ export class MessagingTelemetry {
       (error, failed) =>
         guard(`${operationType} telemetry`, () => {
           endSpan(started, error, failed);
-          if (!this.options.metrics) return;
-          const attributes = withErrorType(
-            metricAttributes(description, description.operationName, this.options.semconvStability),
-            failed ? errorType(error) : undefined,
+          this.recordMetrics(
+            description,
+            description.operationName,
+            startMs,
+            error,
+            failed,
+            undefined,
+            'operationDuration',
           );
-          this.instruments.get().operationDuration.record(elapsedSeconds(startMs), attributes);
         }),
     );
   }
@@ -459,9 +509,6 @@ export class MessagingTelemetry {
     const seconds = Math.max(0, Date.now() - created) / 1000;
     this.instruments
       .get()
-      .timeInQueue.record(
-        seconds,
-        metricAttributes(description, operationName, this.options.semconvStability),
-      );
+      .timeInQueue.record(seconds, this.attributes.get(description, operationName));
   }
 }

@@ -68,6 +68,11 @@ export interface PublishDescription extends MessageDescription {
    */
   preserveExistingContext?: boolean;
   /**
+   * Set `false` when the message travels in-process with its context as an object and
+   * needs no headers: `send` then receives an empty frozen object. @defaultValue true
+   */
+  injectHeaders?: boolean;
+  /**
    * Header to stamp with the publish time in ms (for buses without a native ms timestamp),
    * unless the caller already set it.
    */

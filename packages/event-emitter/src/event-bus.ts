@@ -96,7 +96,8 @@ export class EventBus<Events extends EventMap> {
    * queued; handlers run later, each in its own process span. Never throws for a handler.
    */
   publish<E extends keyof Events & string>(event: E, payload: Events[E]): void {
-    this.telemetry.publish({ system: EVENT_EMITTER_SYSTEM, destination: event }, () => {
+    const description = { system: EVENT_EMITTER_SYSTEM, destination: event, injectHeaders: false };
+    this.telemetry.publish(description, () => {
       // Inside the send span: its context is the creation context of every delivery.
       this.dispatch(event, payload, { context: activeContext() }, Date.now());
     });
@@ -135,35 +136,47 @@ export class EventBus<Events extends EventMap> {
   ): void {
     for (const subscription of this.hub.subscriptions.get(event) ?? []) {
       this.hub.inFlight++;
-      setImmediate(() => {
-        void this.deliver(event, payload, origin, publishedAt, subscription).finally(() =>
-          this.settled(),
-        );
-      });
+      setImmediate(() => this.deliver(event, payload, origin, publishedAt, subscription));
     }
   }
 
-  private async deliver(
+  // Not an async function: a synchronous handler settles without allocating promises.
+  private deliver(
     event: string,
     payload: unknown,
     origin: Pick<MessageDescription, 'context' | 'headers'>,
     publishedAt: number,
     subscription: Subscription,
-  ): Promise<void> {
+  ): void {
     const info: DeliveryInfo = { event, subscriber: subscription.name, publishedAt };
     const description: MessageDescription = {
       system: EVENT_EMITTER_SYSTEM,
       destination: event,
-      ...origin,
+      context: origin.context,
+      headers: origin.headers,
       timestampMs: publishedAt,
-      ...(subscription.name !== undefined && { consumerGroup: subscription.name }),
+      consumerGroup: subscription.name,
     };
+    let result: unknown;
     try {
-      await subscription.telemetry.process(description, () =>
+      result = subscription.telemetry.process(description, () =>
         subscription.handler(payload as never, info),
       );
     } catch (error) {
       this.report({ ...info, error });
+      this.settled();
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        () => this.settled(),
+        (error: unknown) => {
+          this.report({ ...info, error });
+          this.settled();
+        },
+      );
+    } else {
+      this.settled();
     }
   }
 

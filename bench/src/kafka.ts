@@ -1,0 +1,236 @@
+import { connect } from 'node:net';
+import type { BatonOptions } from '@baton/core';
+import { traceConsumer, traceProducer } from '@baton/kafkajs';
+import { type Consumer, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import type { Scenario, Variant } from './measure.js';
+
+// Two scenarios:
+// - `scenario()`: bare kafkajs vs kafkajs wrapped by @baton/kafkajs against a real broker
+//   (KAFKA_BROKERS); undefined (skipped) when none answers.
+// - `fakeScenario()`: NOT a broker measurement. The same producer -> consumer path over an
+//   in-process kafkajs-shaped fake (headers encoded to Buffers and decoded as kafkajs does),
+//   so the figures isolate Baton's own per-message work; run it anywhere.
+
+const WINDOW = 256; // messages in flight at once: a steady flow rather than one huge burst
+const SEND_BATCH = 100; // messages per send() call in the broker scenario
+
+function reachable(broker: string, timeoutMs = 1500): Promise<boolean> {
+  const [host = '127.0.0.1', port = '9092'] = broker.trim().split(':');
+  return new Promise((resolve) => {
+    const socket = connect({ host, port: Number(port) });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+function counter(n: number) {
+  let received = 0;
+  let resolve: () => void = () => {};
+  const done = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return {
+    done,
+    onMessage() {
+      received++;
+      if (received === n) resolve();
+    },
+  };
+}
+
+const unique = (prefix: string) =>
+  `${prefix}-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+
+/** kafkajs with and without Baton against the broker in KAFKA_BROKERS. */
+export async function scenario(): Promise<Scenario | undefined> {
+  const brokers = (process.env.KAFKA_BROKERS ?? '').split(',').filter(Boolean);
+  if (brokers.length === 0 || !(await reachable(brokers[0] as string))) return undefined;
+  const kafka = new Kafka({ clientId: 'baton-bench', brokers, logLevel: logLevel.NOTHING });
+
+  async function variant(wrap?: BatonOptions): Promise<Variant> {
+    const topic = unique('baton-bench');
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1 }] });
+    const rawProducer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await rawProducer.connect();
+    const producer: Producer = wrap ? traceProducer(rawProducer, wrap) : rawProducer;
+    const groupId = unique('baton-bench-group');
+    const rawConsumer = kafka.consumer({ groupId, maxWaitTimeInMs: 50 });
+    await rawConsumer.connect();
+    const consumer: Consumer = wrap
+      ? traceConsumer(rawConsumer, { ...wrap, groupId })
+      : rawConsumer;
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    let onMessage: () => void = () => {};
+    const joined = new Promise<void>((resolve) => {
+      rawConsumer.on(rawConsumer.events.GROUP_JOIN, () => resolve());
+    });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        if (message.value === null) throw new Error('unexpected tombstone');
+        onMessage();
+      },
+    });
+    await joined; // the group join is set-up, not part of the measured run
+    return {
+      async run(n) {
+        const c = counter(n);
+        onMessage = c.onMessage;
+        for (let sent = 0; sent < n; sent += SEND_BATCH) {
+          const count = Math.min(SEND_BATCH, n - sent);
+          await producer.send({
+            topic,
+            messages: Array.from({ length: count }, (_, i) => ({
+              key: `user-${(sent + i) % 64}`,
+              value: JSON.stringify({ i: sent + i, email: 'someone@example.com' }),
+            })),
+          });
+        }
+        await c.done;
+      },
+      async teardown() {
+        await consumer.disconnect();
+        await producer.disconnect();
+        await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+        await admin.disconnect();
+      },
+    };
+  }
+
+  return {
+    name: 'kafkajs vs @baton/kafkajs, real broker, send (100 msgs/call) + eachMessage',
+    messages: 5000,
+    rounds: 3,
+    bare: () => variant(),
+    baton: (options) => variant(options),
+  };
+}
+
+// --- the broker-less scenario -------------------------------------------------------------
+
+type Headers = Record<string, unknown>;
+type EachMessage = (payload: {
+  topic: string;
+  partition: number;
+  message: {
+    key: Buffer | null;
+    value: Buffer | null;
+    timestamp: string;
+    offset: string;
+    headers: Headers;
+  };
+  heartbeat(): Promise<void>;
+  pause(): () => void;
+}) => Promise<void>;
+
+// kafkajs encodes every header value to bytes and decodes them as Buffers; the fake does
+// the same so Baton's header reading is measured on the shapes it really gets.
+function roundTripHeaders(headers: Headers | undefined): Headers {
+  const decoded: Headers = {};
+  for (const [key, value] of Object.entries(headers ?? {})) {
+    decoded[key] = Array.isArray(value)
+      ? value.map((v) => Buffer.from(v as string))
+      : Buffer.from(value as string);
+  }
+  return decoded;
+}
+
+function fakeClient() {
+  let eachMessage: EachMessage | undefined;
+  let offset = 0;
+  const heartbeat = async () => {};
+  const pause = () => () => {};
+  const producer = {
+    async send(record: {
+      topic: string;
+      messages: ReadonlyArray<{ key?: string | null; value: string | null; headers?: Headers }>;
+    }) {
+      for (const m of record.messages) {
+        const message = {
+          key: m.key ? Buffer.from(m.key) : null,
+          value: m.value === null ? null : Buffer.from(m.value),
+          timestamp: String(Date.now()),
+          offset: String(offset++),
+          headers: roundTripHeaders(m.headers),
+        };
+        setImmediate(() => {
+          void eachMessage?.({ topic: record.topic, partition: 0, message, heartbeat, pause });
+        });
+      }
+      return [];
+    },
+    async sendBatch() {
+      return [];
+    },
+    async disconnect() {},
+  };
+  const consumer = {
+    async run(config?: { eachMessage?: EachMessage }) {
+      eachMessage = config?.eachMessage;
+    },
+    async disconnect() {
+      eachMessage = undefined;
+    },
+  };
+  return { producer, consumer };
+}
+
+/** NOT a broker measurement: Baton's per-message cost around a kafkajs-shaped fake. */
+export async function fakeScenario(): Promise<Scenario> {
+  function variant(wrap?: BatonOptions): Variant {
+    const fake = fakeClient();
+    const producer = wrap ? traceProducer(fake.producer, wrap) : fake.producer;
+    const consumer = wrap
+      ? traceConsumer(fake.consumer, { ...wrap, groupId: 'bench' })
+      : fake.consumer;
+    let onMessage: () => void = () => {};
+    let windowTarget = 0;
+    let windowResolve: () => void = () => {};
+    let received = 0;
+    void consumer.run({
+      eachMessage: async ({ message }) => {
+        if (message.value === null) throw new Error('unexpected tombstone');
+        received++;
+        if (received === windowTarget) windowResolve();
+        onMessage();
+      },
+    });
+    return {
+      async run(n) {
+        const c = counter(n);
+        onMessage = c.onMessage;
+        received = 0;
+        for (let sent = 0; sent < n; ) {
+          windowTarget = Math.min(n, sent + WINDOW);
+          const window = new Promise<void>((r) => {
+            windowResolve = r;
+          });
+          for (; sent < windowTarget; sent++) {
+            await producer.send({
+              topic: 'user.registered',
+              messages: [{ key: `user-${sent % 64}`, value: `{"i":${sent}}` }],
+            });
+          }
+          await window;
+        }
+        await c.done;
+      },
+      async teardown() {
+        await consumer.disconnect();
+      },
+    };
+  }
+  return {
+    name: 'kafkajs-shaped FAKE (no broker): send 1 msg/call + eachMessage, 256 in flight',
+    messages: 20_000,
+    rounds: 5,
+    bare: async () => variant(),
+    baton: async (options) => variant(options),
+  };
+}
