@@ -100,6 +100,19 @@ if (installedFor !== installKey) {
 log('building packages');
 pnpmOrExit(['run', '--silent', 'build']);
 
+// One plain closing line for CI logs: "tests: N passed, N failed, N skipped".
+function printTotals(file) {
+  try {
+    const results = JSON.parse(readFileSync(file, 'utf8'));
+    const skipped = results.numPendingTests + results.numTodoTests;
+    process.stdout.write(
+      `\ntests: ${results.numPassedTests} passed, ${results.numFailedTests} failed, ${skipped} skipped\n`,
+    );
+  } catch {
+    // No results file: vitest itself failed to start; its own output says why.
+  }
+}
+
 // 4. The task.
 const demoEntry = join(root, 'examples', 'user-notification', 'dist', 'demo.js');
 switch (task) {
@@ -111,7 +124,18 @@ switch (task) {
     pnpmOrExit(['exec', 'tsc', '-p', 'tsconfig.json']);
     pnpmOrExit(['exec', 'biome', 'check', '.']);
     log('running the tests (vitest)');
-    process.exit(pnpm(['exec', 'vitest', 'run', ...taskArgs]));
+    const resultsFile = join(toolsDir, 'vitest-results.json');
+    const status = pnpm([
+      'exec',
+      'vitest',
+      'run',
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile.json=${resultsFile}`,
+      ...taskArgs,
+    ]);
+    printTotals(resultsFile);
+    process.exit(status);
     break;
   }
   case 'bench':
