@@ -84,8 +84,15 @@ const pnpmOrExit = (args) => {
   const status = pnpm(args);
   if (status !== 0) process.exit(status);
 };
-// Child processes (pnpm scripts, the demo's services) must find this same Node.
-process.env.PATH = `${dirname(process.execPath)}:${process.env.PATH}`;
+// Child processes (pnpm scripts, the demo's services) must find this same Node and pnpm.
+const shimDir = join(toolsDir, 'bin');
+mkdirSync(shimDir, { recursive: true });
+const shim = join(shimDir, 'pnpm');
+const shimText = `#!/bin/sh\nexec "${process.execPath}" "${pnpmEntry}" "$@"\n`;
+if (!existsSync(shim) || readFileSync(shim, 'utf8') !== shimText) {
+  writeFileSync(shim, shimText, { mode: 0o755 });
+}
+process.env.PATH = `${shimDir}:${dirname(process.execPath)}:${process.env.PATH}`;
 
 // 3. Install (only when the lockfile changed since the last install) and build.
 const stamp = join(root, 'node_modules', '.baton-install-stamp');
