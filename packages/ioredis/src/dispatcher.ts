@@ -1,0 +1,176 @@
+import { activeContext, type MessagingTelemetry, runWithContext } from '@baton/core';
+import type { Context } from '@opentelemetry/api';
+import type { Redis } from 'ioredis';
+import type { ResolvedConsumerOptions } from './consumer-options.js';
+import { type DeadLetterReason, type DeadLetterTarget, moveToDeadLetter } from './dead-letter.js';
+import { describeEntry, type ParsedEntry, type StaticDescription, SYSTEM } from './describe.js';
+import type { ConsumerErrorInfo } from './types.js';
+
+type Report = (error: unknown, info: Omit<ConsumerErrorInfo, 'stream' | 'group'>) => void;
+
+/**
+ * Runs the user's handler over the entries of one read and settles them: `XACK` for the
+ * handled ones, the dead-letter stream for those out of deliveries, and the rest left
+ * pending. Never throws: every failure goes to `report`.
+ */
+export class EntryDispatcher {
+  private readonly base: StaticDescription;
+  private readonly deadLetter: DeadLetterTarget;
+
+  constructor(
+    private readonly client: Redis,
+    private readonly telemetry: MessagingTelemetry,
+    private readonly options: ResolvedConsumerOptions,
+    server: StaticDescription,
+    private readonly report: Report,
+  ) {
+    this.base = { consumerGroup: options.group, ...server };
+    this.deadLetter = {
+      telemetry,
+      client,
+      stream: options.stream,
+      group: options.group,
+      deadLetterStream: options.deadLetterStream,
+      server,
+    };
+  }
+
+  /**
+   * Handles `entries`; once `stopping()` turns true no further handler starts, and the
+   * entries not started are released (left pending, their delivery not counted).
+   */
+  async dispatch(entries: readonly ParsedEntry[], stopping: () => boolean): Promise<void> {
+    if (entries.length === 0) return;
+    const { maxDeliveries } = this.options;
+    const live: ParsedEntry[] = [];
+    for (const parsed of entries) {
+      // Delivered once too often without success (its consumer died, say): give up on it.
+      if (parsed.entry.deliveryCount > maxDeliveries) {
+        await this.moveToDeadLetter(parsed, 'max-deliveries');
+      } else {
+        live.push(parsed);
+      }
+    }
+    if (live.length === 0) return;
+    if (this.options.eachBatch) return this.handleBatch(live);
+
+    const handled: string[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < live.length && !stopping()) {
+        const parsed = live[next++]!;
+        if (await this.handleEntry(parsed)) handled.push(parsed.entry.id);
+      }
+    };
+    const workers = Math.min(this.options.concurrency, live.length);
+    if (workers === 1) await worker();
+    else await Promise.all(Array.from({ length: workers }, worker));
+    await this.ack(handled);
+    if (next < live.length) await this.release(live.slice(next));
+  }
+
+  /** `XACK`s `ids`; a failure leaves them pending (they come back: at least once). */
+  async ack(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    try {
+      await this.client.xack(this.options.stream, this.options.group, ...ids);
+    } catch (error) {
+      this.report(error, { operation: 'ack' });
+    }
+  }
+
+  private async handleEntry(parsed: ParsedEntry): Promise<boolean> {
+    let processContext: Context | undefined;
+    const handler = this.options.eachEntry!;
+    try {
+      await this.telemetry.process(describeEntry(parsed, this.base), (ctx) => {
+        processContext = ctx;
+        return handler(parsed.entry);
+      });
+      return true;
+    } catch (error) {
+      this.report(error, { operation: 'handle', entryId: parsed.entry.id });
+      if (parsed.entry.deliveryCount >= this.options.maxDeliveries) {
+        await this.moveToDeadLetter(parsed, 'handler-failed', error, processContext);
+      }
+      return false;
+    }
+  }
+
+  private async handleBatch(entries: readonly ParsedEntry[]): Promise<void> {
+    const handler = this.options.eachBatch!;
+    const { stream } = this.options;
+    let batchContext: Context | undefined;
+    try {
+      await this.telemetry.processBatch(
+        { system: SYSTEM, destination: stream, ...this.base },
+        entries.map((parsed) => describeEntry(parsed, this.base)),
+        (scope) => {
+          batchContext = activeContext();
+          return handler(
+            entries.map((parsed) => parsed.entry),
+            scope,
+          );
+        },
+      );
+    } catch (error) {
+      this.report(error, { operation: 'handle', entryId: entries[0]?.entry.id });
+      for (const parsed of entries) {
+        if (parsed.entry.deliveryCount >= this.options.maxDeliveries) {
+          await this.moveToDeadLetter(parsed, 'handler-failed', error, batchContext);
+        }
+      }
+      return;
+    }
+    await this.ack(entries.map((parsed) => parsed.entry.id));
+  }
+
+  /**
+   * Hands entries whose handler never started back to the group: idle enough to be
+   * claimed at once, and with the delivery that did not happen taken off their count.
+   */
+  private async release(entries: readonly ParsedEntry[]): Promise<void> {
+    const { stream, group, consumer, claimIdleMs } = this.options;
+    const byCount = new Map<number, string[]>();
+    for (const { entry } of entries) {
+      const ids = byCount.get(entry.deliveryCount) ?? [];
+      ids.push(entry.id);
+      byCount.set(entry.deliveryCount, ids);
+    }
+    for (const [count, ids] of byCount) {
+      try {
+        await this.client.call(
+          'XCLAIM',
+          stream,
+          group,
+          consumer,
+          0,
+          ...ids,
+          'IDLE',
+          claimIdleMs,
+          'RETRYCOUNT',
+          count - 1,
+          'JUSTID',
+        );
+      } catch (error) {
+        this.report(error, { operation: 'release' });
+      }
+    }
+  }
+
+  private async moveToDeadLetter(
+    parsed: ParsedEntry,
+    reason: DeadLetterReason,
+    error?: unknown,
+    processContext?: Context,
+  ): Promise<void> {
+    // Traced under the failed process span, or else in the entry's own trace.
+    const ctx = processContext ?? this.telemetry.messageContext(describeEntry(parsed, this.base));
+    try {
+      await runWithContext(ctx, () => moveToDeadLetter(this.deadLetter, parsed, reason, error));
+    } catch (failure) {
+      // Still pending: it comes back and is dead-lettered on a later claim.
+      this.report(failure, { operation: 'dead-letter', entryId: parsed.entry.id });
+    }
+  }
+}

@@ -1,0 +1,31 @@
+import { MessagingTelemetry } from '@baton/core';
+import { describeEntry, parseEntry, SCOPE, serverOf } from './describe.js';
+import type { EntryHandlerOptions, StreamEntry, TracedEntryHandler } from './types.js';
+
+/**
+ * For your own `XREADGROUP` loop: wraps `handler` once, and each call runs it for one
+ * entry in a `process <stream>` span parented to the entry's producer, with the entry's
+ * correlation id and baggage active. `handler` gets the payload fields without the
+ * context fields. Its result and errors pass through unchanged; acknowledging stays yours.
+ *
+ * @example
+ * const handle = traceEntryHandler((entry) => bill(entry.fields), { group: 'billing' });
+ * const reply = await redis.xreadgroup('GROUP', 'billing', 'c1', 'STREAMS', 'orders', '>');
+ * for (const [stream, entries] of reply ?? []) {
+ *   for (const entry of entries) {
+ *     await handle(stream, entry);
+ *     await redis.xack(stream, 'billing', entry[0]);
+ *   }
+ * }
+ */
+export function traceEntryHandler<R>(
+  handler: (entry: StreamEntry) => R,
+  options?: EntryHandlerOptions,
+): TracedEntryHandler<R> {
+  const telemetry = new MessagingTelemetry(SCOPE, options);
+  const base = { consumerGroup: options?.group, ...serverOf(options?.client) };
+  return (stream, raw, info) => {
+    const parsed = parseEntry(stream, raw, info?.deliveryCount ?? 1);
+    return telemetry.process(describeEntry(parsed, base), () => handler(parsed.entry));
+  };
+}

@@ -1,0 +1,188 @@
+import type { BatchScope, BatonOptions } from '@baton/core';
+import type { Redis } from 'ioredis';
+
+/** A payload field value as ioredis accepts it. */
+export type FieldValue = string | number | Buffer;
+
+/** Payload fields of one entry, by name. Baton adds the context fields beside them. */
+export type StreamFields = Readonly<Record<string, FieldValue>>;
+
+/**
+ * How `XADD` trims and names the entry. Everything passes through to Redis unchanged.
+ * @see https://redis.io/docs/latest/commands/xadd/
+ */
+export interface AddOptions {
+  /** An explicit entry id (`<ms>-<seq>` or `<ms>-*`). @defaultValue '*' (Redis assigns it) */
+  id?: string;
+  /** Trim to this many entries (`MAXLEN`). */
+  maxLen?: number;
+  /** Evict entries with ids lower than this (`MINID`). */
+  minId?: string;
+  /** Trim approximately (`~`), which is much cheaper, instead of exactly (`=`). @defaultValue false */
+  approximate?: boolean;
+  /** Most entries one approximate trim may evict (`LIMIT`). */
+  limit?: number;
+  /** Do not create the stream when it does not exist (`NOMKSTREAM`). @defaultValue false */
+  noMkStream?: boolean;
+}
+
+/** The client calls Baton's producer makes: any ioredis `Redis` or `Cluster` has them. */
+export interface ProducerClient {
+  xadd(...args: [key: string, ...args: FieldValue[]]): Promise<string | null>;
+  /** Where the client connects, for `server.address` / `server.port`. */
+  options?: { host?: string; port?: number; path?: string | null };
+}
+
+/** A pipeline or a `multi()` transaction of ioredis. */
+export interface PipelineLike {
+  xadd(...args: [key: string, ...args: FieldValue[], callback: AddCallback]): unknown;
+}
+
+/** ioredis's per-command callback in a pipeline. */
+export type AddCallback = (error?: Error | null, id?: string | null) => void;
+
+/** Traced `XADD`: returned by {@link traceProducer}. */
+export interface StreamProducer {
+  /**
+   * Appends `fields` to `stream` with `XADD` inside a `send <stream>` span, with the
+   * context fields (`traceparent`, `tracestate`, `baggage`, `x-correlation-id`) added.
+   * Resolves to the entry id, like `redis.xadd`; rejects exactly as it does.
+   */
+  add(stream: string, fields: StreamFields, options?: AddOptions): Promise<string | null>;
+  /**
+   * Queues a traced `XADD` on an ioredis pipeline or `multi()`; the entry id comes back
+   * from `exec()` as usual. The send span ends when the command's reply arrives (so it
+   * never ends when the pipeline is never executed). Returns `pipeline` for chaining.
+   */
+  addTo<P extends PipelineLike>(
+    pipeline: P,
+    stream: string,
+    fields: StreamFields,
+    options?: AddOptions,
+  ): P;
+}
+
+/** One stream entry as a handler sees it. */
+export interface StreamEntry {
+  readonly stream: string;
+  /** The entry id, `<ms>-<seq>`. */
+  readonly id: string;
+  /** The payload fields, without Baton's context fields. A repeated name keeps its last value. */
+  readonly fields: Readonly<Record<string, string>>;
+  /** 1 on the first delivery; more when the entry was reclaimed or re-read. */
+  readonly deliveryCount: number;
+  /** The millisecond part of the id: when Redis added the entry (for ids Redis assigned). */
+  readonly timestampMs: number | undefined;
+}
+
+/** Handles one entry. Resolving acknowledges it (`XACK`); throwing leaves it pending. */
+export type EntryHandler = (entry: StreamEntry) => unknown;
+
+/**
+ * Handles the entries of one read inside ONE `process <stream>` span that links to every
+ * entry's producer. `scope.runInMessageContext(i, fn)` runs `fn` in entry `i`'s own trace.
+ * Resolving acknowledges them all; throwing leaves them all pending.
+ */
+export type BatchHandler = (entries: readonly StreamEntry[], scope: BatchScope) => unknown;
+
+/** What the consumer reports through {@link GroupConsumerOptions.onError}. */
+export interface ConsumerErrorInfo {
+  /** Which step failed: a handler, or a Redis call the runner made. */
+  operation: 'handle' | 'read' | 'ack' | 'claim' | 'release' | 'dead-letter' | 'create-group';
+  stream: string;
+  group: string;
+  /** The entry concerned, when there is one. */
+  entryId?: string;
+}
+
+/** Options of {@link createGroupConsumer}: the stream, the group, a handler, and tuning. */
+export interface GroupConsumerOptions extends BatonOptions {
+  /** The stream to read. */
+  stream: string;
+  /** The consumer group. */
+  group: string;
+  /**
+   * This consumer's name in the group. Keep it stable across restarts so that entries it
+   * had read and not acknowledged come back at once when it restarts.
+   * @defaultValue `<hostname>-<pid>-<n>`
+   */
+  consumer?: string;
+  /** Called for each entry. Give this or {@link eachBatch}. */
+  eachEntry?: EntryHandler;
+  /** Called for the entries of each read, in one span. Give this or {@link eachEntry}. */
+  eachBatch?: BatchHandler;
+  /** Create the group (and the stream, `MKSTREAM`) when it does not exist. @defaultValue false */
+  createGroup?: boolean;
+  /** Where a created group starts: `'$'` new entries only, `'0'` the whole stream. @defaultValue '$' */
+  groupStartId?: string;
+  /** Entries per `XREADGROUP` / `XAUTOCLAIM` (`COUNT`). @defaultValue 10 */
+  count?: number;
+  /** Longest wait of one `XREADGROUP` (`BLOCK`), in ms. @defaultValue 2000 */
+  blockMs?: number;
+  /** Handlers running at once for the entries of one read (1 keeps stream order). @defaultValue 1 */
+  concurrency?: number;
+  /**
+   * An entry left pending this long (its handler failed, or its consumer died) is claimed
+   * with `XAUTOCLAIM` and handled again, in its original trace. Also how often the runner
+   * looks for such entries. Keep it above your slowest handler.
+   * @defaultValue 30_000
+   */
+  claimIdleMs?: number;
+  /**
+   * Deliveries after which a failing entry moves to {@link deadLetterStream} (and is
+   * acknowledged on the original stream). `Infinity` retries forever.
+   * @defaultValue 5
+   */
+  maxDeliveries?: number;
+  /** Where dead entries go, with their context fields and the reason. @defaultValue `<stream>:dead-letter` */
+  deadLetterStream?: string;
+  /** Least time between two `XINFO GROUPS` reads for the lag gauges. @defaultValue 10_000 */
+  lagIntervalMs?: number;
+  /**
+   * Told about handler failures and failed Redis calls; the runner keeps going either
+   * way (reads are retried with a backoff). Errors it throws are ignored.
+   * @defaultValue report through OpenTelemetry's `diag`
+   */
+  onError?: (error: unknown, info: ConsumerErrorInfo) => void;
+  /**
+   * The connection for the blocking `XREADGROUP` (BLOCK ties a connection up). The runner
+   * uses it and leaves it open on stop.
+   * @defaultValue `redis.duplicate()`, closed on stop
+   */
+  blockingConnection?: Redis;
+}
+
+/** A consumer-group runner: returned by {@link createGroupConsumer}. */
+export interface GroupConsumer {
+  /**
+   * Creates the group if asked, then starts reading in the background. Resolves once
+   * reading has started; rejects only when the group cannot be created.
+   */
+  start(): Promise<void>;
+  /**
+   * Stops reading and waits for the handlers in flight and their acknowledgements.
+   * Entries read but not handled yet stay pending, unacknowledged, and come back first
+   * when a consumer of that name starts again (or to any consumer after `claimIdleMs`).
+   */
+  stop(): Promise<void>;
+  /** The consumer name used in the group. */
+  readonly consumer: string;
+}
+
+/** Options of {@link traceEntryHandler}. */
+export interface EntryHandlerOptions extends BatonOptions {
+  /** The consumer group, for `messaging.consumer.group.name`. */
+  group?: string;
+  /** The client, for `server.address` / `server.port`. */
+  client?: Pick<ProducerClient, 'options'>;
+}
+
+/** An entry exactly as `XREADGROUP` / `XAUTOCLAIM` return it: `[id, [name, value, ...]]`. */
+export type RawStreamEntry = readonly [id: string, fields: readonly string[] | null];
+
+/** What {@link traceEntryHandler} returns: call it with each entry your loop reads. */
+export type TracedEntryHandler<R> = (
+  stream: string,
+  entry: RawStreamEntry,
+  info?: { deliveryCount?: number },
+) => R;

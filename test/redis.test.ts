@@ -1,0 +1,329 @@
+import { getCorrelationId, withCorrelationId } from '@baton/core';
+import {
+  CONTEXT_FIELDS,
+  createGroupConsumer,
+  type GroupConsumer,
+  type GroupConsumerOptions,
+  type StreamEntry,
+  traceEntryHandler,
+  traceProducer,
+} from '@baton/ioredis';
+import { createTestTelemetry, sumMetric, type TestTelemetry, waitFor } from '@baton/testing';
+import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { brokerOrSkip, uniqueName } from './brokers.js';
+
+const url = await brokerOrSkip('redis');
+
+describe.skipIf(!url)('@baton/ioredis against Redis', () => {
+  let redis: Redis;
+  let telemetry: TestTelemetry;
+  let stream: string;
+  let consumers: GroupConsumer[];
+  const group = 'workers';
+
+  beforeAll(() => {
+    redis = new Redis(url!);
+  });
+  afterAll(async () => {
+    await redis.quit();
+  });
+  beforeEach(() => {
+    telemetry = createTestTelemetry();
+    stream = uniqueName('baton-redis');
+    consumers = [];
+  });
+  afterEach(async () => {
+    await Promise.all(consumers.map((c) => c.stop()));
+    await redis.del(stream, `${stream}:dead-letter`);
+    await telemetry.shutdown();
+    vi.restoreAllMocks();
+  });
+
+  const providers = () => ({
+    tracerProvider: telemetry.tracerProvider,
+    meterProvider: telemetry.meterProvider,
+  });
+  const startConsumer = async (options: Partial<GroupConsumerOptions>) => {
+    const consumer = createGroupConsumer(redis, {
+      ...providers(),
+      stream,
+      group,
+      createGroup: true,
+      groupStartId: '0',
+      claimIdleMs: 100,
+      ...options,
+    });
+    consumers.push(consumer);
+    await consumer.start();
+    return consumer;
+  };
+  const byKind = (kind: SpanKind) => telemetry.spans().filter((s) => s.kind === kind);
+  const pendingCount = async () => Number(((await redis.xpending(stream, group)) as unknown[])[0]);
+
+  describe('producer', () => {
+    it('writes the context fields beside the payload inside a send span', async () => {
+      const producer = traceProducer(redis, providers());
+      const fields = { orderId: '42', amount: 7 };
+      const id = await withCorrelationId('order-42', () => producer.add(stream, fields));
+      const [[entryId, flat]] = (await redis.xrange(stream, '-', '+')) as [[string, string[]]];
+      const [send] = byKind(SpanKind.PRODUCER);
+      expect(entryId).toBe(id);
+      expect(flat.slice(0, 4)).toEqual(['orderId', '42', 'amount', '7']);
+      const written = Object.fromEntries(
+        Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i], flat[2 * i + 1]]),
+      );
+      const { traceId, spanId } = send!.spanContext();
+      expect(written.traceparent).toBe(`00-${traceId}-${spanId}-01`);
+      expect(written['x-correlation-id']).toBe('order-42');
+      expect(fields).toEqual({ orderId: '42', amount: 7 });
+      expect(send?.name).toBe(`send ${stream}`);
+      expect(send?.attributes).toMatchObject({
+        'messaging.system': 'redis',
+        'messaging.operation.type': 'send',
+        'messaging.destination.name': stream,
+        'messaging.message.id': id,
+        'messaging.message.conversation_id': 'order-42',
+        'server.address': redis.options.host,
+        'server.port': redis.options.port,
+      });
+    });
+
+    it('writes baggage and tracestate fields from the active context', async () => {
+      const producer = traceProducer(redis, providers());
+      const tracer = telemetry.tracerProvider.getTracer('test');
+      const root = tracer.startSpan('request');
+      const traceState = trace.wrapSpanContext({
+        ...root.spanContext(),
+        traceState: { serialize: () => 'vendor=abc' } as never,
+      });
+      let ctx = trace.setSpan(context.active(), traceState);
+      ctx = propagation.setBaggage(ctx, propagation.createBaggage({ tenant_id: { value: 't-1' } }));
+      await context.with(ctx, () => producer.add(stream, { a: '1' }));
+      root.end();
+      const [[, flat]] = (await redis.xrange(stream, '-', '+')) as [[string, string[]]];
+      expect(flat).toEqual(expect.arrayContaining(['baggage', 'tenant_id=t-1']));
+      expect(flat).toEqual(expect.arrayContaining(['tracestate', 'vendor=abc']));
+      expect(flat.filter((_, i) => i % 2 === 0).sort()).toEqual(['a', ...CONTEXT_FIELDS].sort());
+    });
+
+    it('passes MAXLEN ~ / MINID trimming and explicit ids through to XADD', async () => {
+      const producer = traceProducer(redis, providers());
+      await producer.add(stream, { n: '1' }, { id: '1700000000000-1' });
+      await producer.add(stream, { n: '2' }, { id: '1700000000000-2' });
+      await producer.add(stream, { n: '3' }, { id: '1700000000001-*' });
+      expect(await redis.xlen(stream)).toBe(3);
+      await producer.add(stream, { n: '4' }, { maxLen: 2 });
+      expect(await redis.xlen(stream)).toBe(2);
+      await producer.add(stream, { n: '5' }, { minId: '1700000000001-0', approximate: true });
+      const ids = (await redis.xrange(stream, '-', '+')).map(([id]) => id);
+      expect(ids[0]).toBe('1700000000001-0');
+      const explicit = byKind(SpanKind.PRODUCER)[0];
+      expect(explicit?.attributes['messaging.message.id']).toBe('1700000000000-1');
+      await expect(producer.add(stream, { n: '6' }, { id: '1-1' })).rejects.toThrow(/ID/);
+      expect(byKind(SpanKind.PRODUCER).at(-1)?.attributes['error.type']).toBe('ReplyError');
+    });
+
+    it('honours NOMKSTREAM', async () => {
+      const producer = traceProducer(redis, providers());
+      expect(await producer.add(stream, { n: '1' }, { noMkStream: true })).toBeNull();
+      expect(await redis.exists(stream)).toBe(0);
+    });
+
+    it('traces XADDs queued on a pipeline and a multi', async () => {
+      const producer = traceProducer(redis, providers());
+      const pipeline = redis.pipeline();
+      producer.addTo(pipeline, stream, { n: '1' }).incr(`${stream}:unrelated`);
+      producer.addTo(pipeline, stream, { n: '2' }, { maxLen: 10 });
+      const results = await pipeline.exec();
+      await redis.del(`${stream}:unrelated`);
+      const ids = (await redis.xrange(stream, '-', '+')).map(([id]) => id);
+      expect(results?.map(([, value]) => value)).toEqual([ids[0], 1, ids[1]]);
+      await waitFor(() => byKind(SpanKind.PRODUCER).length === 2);
+      expect(byKind(SpanKind.PRODUCER).map((s) => s.attributes['messaging.message.id'])).toEqual(
+        ids,
+      );
+      await producer.addTo(redis.multi(), stream, { n: '3' }).exec();
+      await waitFor(() => byKind(SpanKind.PRODUCER).length === 3);
+      const [[, flat]] = (await redis.xrevrange(stream, '+', '-', 'COUNT', 1)) as [
+        [string, string[]],
+      ];
+      expect(flat).toContain('traceparent');
+    });
+  });
+
+  describe('group consumer', () => {
+    it('handles each entry in a process span parented to its producer, without context fields', async () => {
+      const seen: Array<{ entry: StreamEntry; traceId?: string; correlationId?: string }> = [];
+      await startConsumer({
+        eachEntry: (entry) => {
+          seen.push({
+            entry,
+            traceId: trace.getActiveSpan()?.spanContext().traceId,
+            correlationId: getCorrelationId(),
+          });
+        },
+      });
+      const producer = traceProducer(redis, providers());
+      const id = await withCorrelationId('corr-7', () => producer.add(stream, { user: 'ada' }));
+      await waitFor(() => seen.length === 1 && byKind(SpanKind.CONSUMER).length === 1);
+      const [send] = byKind(SpanKind.PRODUCER);
+      const [process] = byKind(SpanKind.CONSUMER);
+      expect(seen[0]?.entry).toMatchObject({
+        stream,
+        id,
+        fields: { user: 'ada' },
+        deliveryCount: 1,
+      });
+      expect(seen[0]?.entry.timestampMs).toBe(Number(id?.split('-')[0]));
+      expect(seen[0]?.traceId).toBe(send?.spanContext().traceId);
+      expect(seen[0]?.correlationId).toBe('corr-7');
+      expect(process?.name).toBe(`process ${stream}`);
+      expect(process?.parentSpanContext?.spanId).toBe(send?.spanContext().spanId);
+      expect(process?.attributes).toMatchObject({
+        'messaging.system': 'redis',
+        'messaging.operation.type': 'process',
+        'messaging.destination.name': stream,
+        'messaging.consumer.group.name': group,
+        'messaging.message.id': id,
+        'baton.message.delivery_count': 1,
+        'server.address': redis.options.host,
+        'server.port': redis.options.port,
+      });
+      await waitFor(async () => (await pendingCount()) === 0, { message: 'the XACK' });
+      const points = await telemetry.metricPoints();
+      expect(
+        sumMetric(points, 'baton.consumer.time_in_queue', { 'messaging.system': 'redis' }),
+      ).toBe(1);
+    });
+
+    it('starts a new trace when the traceparent field is malformed, and still runs the handler', async () => {
+      const bodies: string[] = [];
+      await startConsumer({ eachEntry: (entry) => void bodies.push(entry.fields.body!) });
+      await redis.xadd(stream, '*', 'body', 'bad', 'traceparent', '00-zz-not-valid-01');
+      await waitFor(() => bodies.length === 1 && byKind(SpanKind.CONSUMER).length === 1);
+      const [process] = byKind(SpanKind.CONSUMER);
+      expect(process?.parentSpanContext).toBeUndefined();
+      expect(process?.spanContext().traceId).toMatch(/^(?!0{32})[0-9a-f]{32}$/);
+      await waitFor(async () => (await pendingCount()) === 0, { message: 'the XACK' });
+    });
+
+    it('runs a batch in one span that links every producer, each entry in its own context', async () => {
+      const producer = traceProducer(redis, providers());
+      await Promise.all(['a', 'b', 'c'].map((n) => producer.add(stream, { n })));
+      const inOwnTrace: Array<string | undefined> = [];
+      const batches: string[][] = [];
+      await startConsumer({
+        count: 10,
+        eachBatch: (entries, scope) => {
+          batches.push(entries.map((entry) => entry.fields.n!));
+          entries.forEach((_, i) => {
+            scope.runInMessageContext(i, () =>
+              inOwnTrace.push(trace.getActiveSpan()?.spanContext().traceId),
+            );
+          });
+        },
+      });
+      await waitFor(() => byKind(SpanKind.CONSUMER).length === 1);
+      const sends = byKind(SpanKind.PRODUCER);
+      const [batch] = byKind(SpanKind.CONSUMER);
+      expect(batches).toEqual([['a', 'b', 'c']]);
+      expect(batch?.attributes['messaging.batch.message_count']).toBe(3);
+      expect(batch?.links.map((l) => l.context.spanId).sort()).toEqual(
+        sends.map((s) => s.spanContext().spanId).sort(),
+      );
+      expect(inOwnTrace.sort()).toEqual(sends.map((s) => s.spanContext().traceId).sort());
+      await waitFor(async () => (await pendingCount()) === 0, { message: 'the XACK' });
+    });
+
+    it('handles entries concurrently when asked, acknowledging each', async () => {
+      const producer = traceProducer(redis, providers());
+      let running = 0;
+      let most = 0;
+      const done = new Set<string>();
+      await startConsumer({
+        count: 20,
+        concurrency: 5,
+        eachEntry: async (entry) => {
+          most = Math.max(most, ++running);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          running -= 1;
+          done.add(entry.id);
+        },
+      });
+      const pipeline = redis.pipeline();
+      for (let i = 0; i < 40; i++) producer.addTo(pipeline, stream, { i: String(i) });
+      await pipeline.exec();
+      await waitFor(() => done.size === 40);
+      expect(most).toBeGreaterThan(1);
+      expect(most).toBeLessThanOrEqual(5);
+      await waitFor(async () => (await pendingCount()) === 0, { message: 'the XACKs' });
+    });
+
+    it('reports lag and pending from XINFO GROUPS, not per message', async () => {
+      const producer = traceProducer(redis, providers());
+      const xinfo = vi.spyOn(redis, 'xinfo');
+      let release: () => void = () => {};
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      await startConsumer({ count: 1, lagIntervalMs: 50, eachEntry: () => gate });
+      for (let i = 0; i < 5; i++) await producer.add(stream, { i: String(i) });
+      const gauge = async (name: string) => {
+        const points = await telemetry.metricPoints();
+        return points.find(
+          (p) => p.name === name && p.attributes['messaging.destination.name'] === stream,
+        );
+      };
+      // One entry in the handler (pending), four not delivered yet (lag).
+      await waitFor(async () => (await gauge('baton.consumer.lag'))?.value === 4, {
+        message: 'lag 4',
+      });
+      await waitFor(async () => (await gauge('baton.consumer.pending'))?.value === 1);
+      expect((await gauge('baton.consumer.lag'))?.attributes).toMatchObject({
+        'messaging.system': 'redis',
+        'messaging.consumer.group.name': group,
+      });
+      const started = Date.now();
+      const calls = xinfo.mock.calls.length;
+      release();
+      for (let i = 0; i < 200; i++) await producer.add(stream, { i: `more-${i}` });
+      await waitFor(async () => (await gauge('baton.consumer.lag'))?.value === 0, {
+        message: 'lag 0',
+      });
+      const elapsed = Date.now() - started;
+      expect(xinfo.mock.calls.length - calls).toBeLessThanOrEqual(Math.ceil(elapsed / 50) + 1);
+    });
+  });
+
+  describe('traceEntryHandler', () => {
+    it('runs a handler of your own XREADGROUP loop in the entry context', async () => {
+      const producer = traceProducer(redis, providers());
+      await redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
+      await withCorrelationId('own-loop', () => producer.add(stream, { job: 'x' }));
+      const handle = traceEntryHandler(
+        (entry) => ({ fields: entry.fields, correlationId: getCorrelationId() }),
+        { ...providers(), group, client: redis },
+      );
+      const reply = (await redis.xreadgroup('GROUP', group, 'me', 'STREAMS', stream, '>')) as Array<
+        [string, Array<[string, string[]]>]
+      >;
+      const [[name, [entry]]] = reply as [[string, [[string, string[]]]]];
+      const result = handle(name, entry, { deliveryCount: 1 });
+      expect(result).toEqual({ fields: { job: 'x' }, correlationId: 'own-loop' });
+      const [send] = byKind(SpanKind.PRODUCER);
+      const [process] = byKind(SpanKind.CONSUMER);
+      expect(process?.parentSpanContext?.spanId).toBe(send?.spanContext().spanId);
+      expect(process?.attributes['messaging.consumer.group.name']).toBe(group);
+      expect(() => handle(name, entry, {})).not.toThrow();
+      const failing = traceEntryHandler(() => {
+        throw new TypeError('mine');
+      }, providers());
+      expect(() => failing(name, entry)).toThrow(TypeError);
+      const spans: ReadableSpan[] = byKind(SpanKind.CONSUMER);
+      expect(spans.at(-1)?.attributes['error.type']).toBe('TypeError');
+    });
+  });
+});
