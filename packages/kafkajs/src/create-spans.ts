@@ -10,6 +10,8 @@ import {
   getCorrelationId,
   injectContext,
   type MessagingTelemetry,
+  readFirstHeader,
+  TRACE_PARENT_HEADER,
 } from '@baton/core';
 import {
   type Attributes,
@@ -29,10 +31,13 @@ export interface CreatedMessages {
   links: Link[];
 }
 
-function hasValidTraceParent(message: KafkaMessageLike): boolean {
-  if (!message.headers) return false;
+/** The creation context a message already carries (a valid `traceparent`), as a link. */
+export function existingCreationLink(message: KafkaMessageLike): Link | undefined {
+  if (!message.headers || readFirstHeader(message.headers, TRACE_PARENT_HEADER) === undefined) {
+    return undefined;
+  }
   const spanContext = trace.getSpanContext(extractContext(message.headers, ROOT_CONTEXT));
-  return spanContext !== undefined && isSpanContextValid(spanContext);
+  return spanContext && isSpanContextValid(spanContext) ? { context: spanContext } : undefined;
 }
 
 // Core has no `create` operation yet, so the adapter starts semconv create spans itself
@@ -46,7 +51,11 @@ export function createMessages(
 ): CreatedMessages {
   const links: Link[] = [];
   const created = messages.map((message) => {
-    if (hasValidTraceParent(message)) return message; // the user's own creation context wins
+    const existing = existingCreationLink(message);
+    if (existing) {
+      links.push(existing);
+      return message; // the user's own creation context wins
+    }
     const attributes: Attributes = {
       [ATTR_MESSAGING_SYSTEM]: KAFKA_SYSTEM,
       [ATTR_MESSAGING_OPERATION_NAME]: 'create',

@@ -8,7 +8,7 @@ import {
   warnOnce,
 } from '@baton/core';
 import { type Context, type Link, trace } from '@opentelemetry/api';
-import { createMessages } from './create-spans.js';
+import { createMessages, existingCreationLink } from './create-spans.js';
 import { describeSend } from './describe.js';
 import { delegateTo } from './proxy.js';
 import type {
@@ -47,17 +47,23 @@ function publishTopics<R>(
     if (record === undefined) return call(injected);
     let messages: readonly KafkaMessageLike[] = record.messages;
     let links: Link[] = [];
-    if (settings.createSpans) {
-      try {
+    try {
+      if (settings.createSpans) {
         ({ messages, links } = createMessages(telemetry, record.topic, messages, parent));
-      } catch (error) {
-        warnOnce(`${PACKAGE_NAME}: create spans`, error);
+      } else if (messages.length > 1) {
+        // Core links a single message's own traceparent; a batch's are linked here.
+        for (const message of messages) {
+          const link = existingCreationLink(message);
+          if (link) links.push(link);
+        }
       }
+    } catch (error) {
+      warnOnce(`${PACKAGE_NAME}: message creation contexts`, error);
     }
     const description = describeSend(record.topic, messages);
     return runWithContext(parent, () =>
       telemetry.publish(description, (headers, inject) => {
-        if (links.length > 1) trace.getActiveSpan()?.addLinks?.(links);
+        if (messages.length > 1 && links.length > 0) trace.getActiveSpan()?.addLinks?.(links);
         injected[index] =
           messages.length === 1 && messages[0]
             ? [{ ...messages[0], headers }]

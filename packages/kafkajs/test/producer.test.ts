@@ -105,6 +105,20 @@ describe('traceProducer', () => {
     expect(send?.links.map((l) => l.context.spanId)).toEqual(['b7ad6b7169203331']);
   });
 
+  it('keeps the traceparent of one message in a batch and links the send span to it', async () => {
+    const producer = traceProducer(kafka.producer(), options());
+    const own = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    await producer.send({
+      topic: 't',
+      messages: [{ value: 'x', headers: { traceparent: Buffer.from(own) } }, { value: 'y' }],
+    });
+    const [send] = telemetry.spans();
+    const carried = sentHeaders(kafka).map((h) => readFirstHeader(h, 'traceparent'));
+    expect(carried[0]).toBe(own);
+    expect(carried[1]).toContain(send?.spanContext().spanId);
+    expect(send?.links.map((l) => l.context.spanId)).toEqual(['b7ad6b7169203331']);
+  });
+
   it('traces a multi-topic sendBatch with one sibling send span per topic', async () => {
     const producer = traceProducer(kafka.producer(), options());
     const root = telemetry.tracerProvider.getTracer('t').startSpan('request');
