@@ -105,7 +105,7 @@ if (installedFor !== installKey) {
   writeFileSync(stamp, installKey);
 }
 log('building packages');
-pnpmOrExit(['run', '--silent', 'build']);
+pnpmOrExit(['run', 'build']);
 
 // One plain closing line for CI logs: "tests: N passed, N failed, N skipped".
 function printTotals(file) {
