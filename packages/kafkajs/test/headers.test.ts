@@ -111,4 +111,31 @@ describe('header shapes kafkajs delivers', () => {
     expect(seen.parentSpanId).toBeUndefined();
     expect(seen.correlationId).toMatch(/^[0-9a-f-]{36}$/);
   });
+
+  it('skips undefined header values, as other kafkajs-compatible clients may hand out', async () => {
+    let captured: ((payload: unknown) => Promise<void>) | undefined;
+    const client = {
+      run: async (config?: { eachMessage?: (payload: never) => Promise<void> }) => {
+        captured = config?.eachMessage as never;
+      },
+      disconnect: async () => {},
+    };
+    const traced = traceConsumer(client, { tracerProvider: telemetry.tracerProvider });
+    const traceIds: Array<string | undefined> = [];
+    await traced.run({
+      eachMessage: async () => void traceIds.push(trace.getActiveSpan()?.spanContext().traceId),
+    });
+    await captured?.({
+      topic: 't',
+      partition: 0,
+      message: {
+        key: null,
+        value: Buffer.from('v'),
+        timestamp: String(Date.now()),
+        offset: '0',
+        headers: { baggage: undefined, Traceparent: [undefined, `00-${TRACE_A}-${SPAN_A}-01`] },
+      },
+    });
+    expect(traceIds).toEqual([TRACE_A]);
+  });
 });

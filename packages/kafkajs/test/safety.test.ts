@@ -79,6 +79,7 @@ describe('telemetry failures never reach user code', () => {
     await captured?.(odd);
     await captured?.(null);
     expect(handled).toEqual([odd, null]);
+    expect(handled[0]).toBe(odd); // the client's own payload object, not a copy
   });
 
   it('falls back to the defaults for invalid options, with a warning', async () => {
