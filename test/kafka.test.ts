@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
 import {
   getCorrelationId,
   METRIC_CONSUMED_MESSAGES,
@@ -18,15 +19,46 @@ import { brokerOrSkip, requiredBrokers, uniqueName } from './brokers.js';
 // engine is reachable, else the whole file is skipped with one line (or fails when
 // BATON_REQUIRE_BROKERS lists kafka). Docker is probed before testcontainers is imported,
 // so the skip costs nothing.
+// Asks the Docker engine for /_ping (unix socket or DOCKER_HOST tcp://), within 1.5 s.
+function dockerEngine(): Promise<{ available: boolean; reason: string }> {
+  const host = process.env.DOCKER_HOST;
+  let target: { path: string } | { host: string; port: number };
+  if (host?.startsWith('tcp://')) {
+    const url = new URL(host.replace('tcp://', 'http://'));
+    target = { host: url.hostname, port: Number(url.port) || 2375 };
+  } else {
+    const path = host?.startsWith('unix://')
+      ? host.slice('unix://'.length)
+      : '/var/run/docker.sock';
+    if (!existsSync(path)) {
+      return Promise.resolve({
+        available: false,
+        reason: `no Docker engine is reachable (no ${path})`,
+      });
+    }
+    target = { path };
+  }
+  return new Promise((resolve) => {
+    const done = (available: boolean) => {
+      socket.destroy();
+      resolve({ available, reason: 'the Docker engine does not answer' });
+    };
+    const socket = connect(target as never);
+    socket.setTimeout(1500, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n'));
+    socket.once('data', (chunk) => done(chunk.toString().includes(' 200 ')));
+  });
+}
+
 async function findKafka(): Promise<{ brokers: string[]; stop(): Promise<void> } | undefined> {
   if (process.env.KAFKA_BROKERS) {
     const url = await brokerOrSkip('kafka');
     return url ? { brokers: url.split(','), stop: async () => {} } : undefined;
   }
-  const docker = process.env.DOCKER_HOST || existsSync('/var/run/docker.sock');
-  if (!docker) {
-    const message =
-      'kafka integration tests SKIPPED: KAFKA_BROKERS is not set and no Docker engine is reachable (no DOCKER_HOST, no /var/run/docker.sock)';
+  const docker = await dockerEngine();
+  if (!docker.available) {
+    const message = `kafka integration tests SKIPPED: KAFKA_BROKERS is not set and ${docker.reason}`;
     if (requiredBrokers().has('kafka')) {
       throw new Error(`${message}, but BATON_REQUIRE_BROKERS requires kafka`);
     }
