@@ -45,21 +45,19 @@ export async function runMultiProcessDemo(kind: BrokerBusKind): Promise<DemoRun>
       });
     }
   };
-  const ready = (service: string) =>
-    waitFor(
-      () => {
-        if (exited.has(service)) {
-          const last = logs.filter((l) => l.name === service).at(-1);
-          throw new Error(
-            `${service} exited: ${String(last?.msg ?? `code ${exited.get(service)}`)}`,
-          );
-        }
-        return logs.some((l) => l.name === service && l.msg === 'ready');
-      },
+  const ready = async (service: string) => {
+    const state = await waitFor(
+      () =>
+        exited.has(service)
+          ? 'exited'
+          : logs.some((l) => l.name === service && l.msg === 'ready') && 'ready',
       { timeoutMs: 20_000, message: `${service} to start on ${kind}` },
-    ).catch((error: Error) => {
-      throw new Error(error.cause instanceof Error ? error.cause.message : error.message);
-    });
+    );
+    if (state === 'exited') {
+      const last = logs.filter((l) => l.name === service).at(-1);
+      throw new Error(`${service} exited: ${String(last?.msg ?? `code ${exited.get(service)}`)}`);
+    }
+  };
 
   const outcomes: RequestOutcome[] = [];
   try {
