@@ -98,6 +98,7 @@ export function startLagMonitor(
     }
   };
   const refresh = () => {
+    if (stopped) return Promise.resolve();
     inFlight ??= readOnce().finally(() => {
       inFlight = undefined;
     });

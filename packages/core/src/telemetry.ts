@@ -181,15 +181,12 @@ export class MessagingTelemetry {
     const operationName = description.operationName ?? 'send';
     const startMs = performance.now();
     let span: Span | undefined;
-    let sendContext: Context;
-    let headers: Record<string, unknown>;
-    let inject: InjectHeaders;
+    let sendContext: Context = activeContext();
     try {
-      let parent = activeContext();
-      let correlationId = getCorrelationId(parent);
+      let correlationId = getCorrelationId(sendContext);
       if (correlationId === undefined) {
         correlationId = createCorrelationId();
-        parent = setCorrelationId(parent, correlationId);
+        sendContext = setCorrelationId(sendContext, correlationId);
       }
       const count = description.messageCount;
       span = this.startSpan(
@@ -197,32 +194,37 @@ export class MessagingTelemetry {
         operationName,
         'send',
         SpanKind.PRODUCER,
-        parent,
+        sendContext,
         correlationId,
         this.userCreationLinks(description),
         count !== undefined && count !== 1 ? count : undefined,
       );
-      const ctx = trace.setSpan(parent, span);
-      sendContext = ctx;
-      inject = (given) => this.injectInto(given, ctx, description);
-      headers =
-        description.injectHeaders === false
-          ? EMPTY_HEADERS
-          : inject(description.headers as Record<string, unknown> | undefined);
-      const hook = this.options.publishHook;
-      if (hook) {
-        const hookSpan = span;
-        guard('publishHook', () => hook(hookSpan, { description, headers }));
-      }
+      sendContext = trace.setSpan(sendContext, span);
     } catch (error) {
       warnOnce('publish telemetry', error);
       span = undefined;
-      sendContext = activeContext();
-      inject = (given) => ({ ...given }) as never;
-      headers = { ...description.headers };
+    }
+    // Even without a span (a broken tracer), the context and correlation id still travel.
+    const ctx = sendContext;
+    const inject: InjectHeaders = (given) => {
+      try {
+        return this.injectInto(given, ctx, description);
+      } catch (error) {
+        warnOnce('header injection', error);
+        return { ...given } as never;
+      }
+    };
+    const headers =
+      description.injectHeaders === false
+        ? EMPTY_HEADERS
+        : inject(description.headers as Record<string, unknown> | undefined);
+    const hook = this.options.publishHook;
+    if (hook && span !== undefined) {
+      const hookSpan = span;
+      guard('publishHook', () => hook(hookSpan, { description, headers }));
     }
     const started = span;
-    if (started === undefined) return send(headers, inject);
+    if (started === undefined) return runWithContext(sendContext, send, headers, inject);
     return settleWith(
       () => runWithContext(sendContext, send, headers, inject),
       (error, failed) => {

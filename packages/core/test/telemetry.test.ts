@@ -1,7 +1,7 @@
-import { createTestTelemetry, sumMetric, type TestTelemetry } from '../../testing/src/index.js';
 import { context, diag, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createTestTelemetry, sumMetric, type TestTelemetry } from '../../testing/src/index.js';
 import {
   activeContext,
   getCorrelationId,
