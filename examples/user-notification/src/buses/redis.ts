@@ -1,0 +1,81 @@
+import { connect } from 'node:net';
+import { createGroupConsumer, type GroupConsumer, traceProducer } from '@baton/ioredis';
+import { Redis } from 'ioredis';
+import type { BusFactoryOptions, DemoBus, Payload } from '../bus.js';
+
+const DEFAULT_URL = 'redis://127.0.0.1:6379'; // what `docker compose up -d redis` exposes
+const STREAM_TTL_SECONDS = 3600; // a demo run's streams clean themselves up
+
+// ioredis reconnects to an unreachable server forever; the demo should say so at once.
+function reachable(url: string, timeoutMs = 2000): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect({ host: hostname, port: Number(port) || 6379 });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/**
+ * The demo bus over Redis Streams (ioredis wrapped by @baton/ioredis): one stream per
+ * event, `<namespace>:<event>`, and one consumer group per subscribing service. A handler
+ * that throws leaves its entry pending; the group consumer claims it again after a second,
+ * in the same trace, and dead-letters it after 5 deliveries. The server comes from
+ * `REDIS_URL` (default redis://127.0.0.1:6379); when none answers, this rejects at once.
+ */
+export async function createRedisBus(options: BusFactoryOptions): Promise<DemoBus> {
+  const url = process.env.REDIS_URL || DEFAULT_URL;
+  if (!(await reachable(url))) {
+    throw new Error(
+      `no Redis answers at ${url} (set REDIS_URL, or run \`docker compose up -d redis\`)`,
+    );
+  }
+  const redis = new Redis(url);
+  const producer = traceProducer(redis);
+  const consumers: GroupConsumer[] = [];
+  const streamName = (event: string) => `${options.namespace}:${event}`;
+
+  return {
+    kind: 'redis',
+    async publish(event, payload) {
+      const stream = streamName(event);
+      // XADD and EXPIRE in one round trip: the traced add works inside a pipeline.
+      const pipeline = redis.pipeline();
+      producer.addTo(
+        pipeline,
+        stream,
+        { payload: JSON.stringify(payload) },
+        { maxLen: 10_000, approximate: true },
+      );
+      pipeline.expire(stream, STREAM_TTL_SECONDS);
+      const results = await pipeline.exec();
+      const failure = results?.find(([error]) => error)?.[0];
+      if (failure) throw failure;
+    },
+    async subscribe(event, group, handler) {
+      const consumer = createGroupConsumer(redis, {
+        stream: streamName(event),
+        group,
+        consumer: `${group}-${process.pid}`,
+        createGroup: true,
+        groupStartId: '0', // entries published before this service started are its too
+        claimIdleMs: 1000,
+        blockMs: 1000,
+        lagIntervalMs: 2000,
+        eachEntry: (entry) => handler(JSON.parse(entry.fields.payload ?? 'null') as Payload),
+      });
+      await consumer.start();
+      consumers.push(consumer);
+    },
+    async close() {
+      // stop() waits for the handlers in flight and their XACKs.
+      await Promise.all(consumers.map((consumer) => consumer.stop()));
+      await redis.quit();
+    },
+  };
+}
