@@ -1,4 +1,4 @@
-import type { Attributes, ObservableResult } from '@opentelemetry/api';
+import { type Attributes, diag, type ObservableResult } from '@opentelemetry/api';
 import { warnOnce } from './diag.js';
 import type { Instruments } from './metrics.js';
 import {
@@ -41,10 +41,16 @@ export function startLagMonitor(
   telemetry: MessagingTelemetry,
   options: LagMonitorOptions,
 ): LagMonitor {
-  const intervalMs =
-    typeof options.intervalMs === 'number' && options.intervalMs > 0
-      ? options.intervalMs
-      : DEFAULT_LAG_INTERVAL_MS;
+  const valid =
+    typeof options.intervalMs === 'number' &&
+    Number.isFinite(options.intervalMs) &&
+    options.intervalMs > 0;
+  if (options.intervalMs !== undefined && !valid) {
+    diag.warn(
+      `@baton/core: ignoring invalid lag intervalMs=${String(options.intervalMs)}; using ${DEFAULT_LAG_INTERVAL_MS}`,
+    );
+  }
+  const intervalMs = valid ? (options.intervalMs as number) : DEFAULT_LAG_INTERVAL_MS;
   const stability = telemetry.options.semconvStability;
   let latest: Array<{ kind: 'lag' | 'pending'; value: number; attributes: Attributes }> = [];
   let timer: NodeJS.Timeout | undefined;

@@ -40,8 +40,6 @@ export const w3cPropagator: TextMapPropagator = new CompositePropagator({
   propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
 });
 
-const traceOnlyPropagator: TextMapPropagator = new W3CTraceContextPropagator();
-
 // A repeated traceparent (Kafka allows repeated header keys) uses the first valid value;
 // tracestate and baggage arrays are joined by the W3C propagators themselves.
 const getter: TextMapGetter<HeaderCarrier> = {
@@ -72,16 +70,16 @@ export function extractContext(
   base: Context = activeContext(),
   options: ExtractOptions = {},
 ): Context {
-  const propagator = options.dropBaggage
-    ? traceOnlyPropagator
-    : (options.propagator ?? w3cPropagator);
-  let ctx = base;
+  const propagator = options.propagator ?? w3cPropagator;
+  // The base's own span and baggage must not leak into the message's context.
+  const clean = apiPropagation.deleteBaggage(trace.deleteSpan(base));
+  let ctx = clean;
   try {
-    // The base's own span and baggage must not leak into the message's context.
-    ctx = propagator.extract(apiPropagation.deleteBaggage(trace.deleteSpan(base)), headers, getter);
+    ctx = propagator.extract(clean, headers, getter);
   } catch {
     // A custom propagator that throws on garbage: treat as "no context".
   }
+  if (options.dropBaggage) ctx = apiPropagation.deleteBaggage(ctx);
   return setCorrelationId(ctx, resolveCorrelationId(readFirstHeader(headers, CORRELATION_HEADER)));
 }
 
@@ -115,16 +113,16 @@ export function injectContext<H extends Record<string, unknown>>(
 
 /**
  * The context for work that starts at the edge of the system (an HTTP request, a cron
- * job): the incoming trace context and baggage if any, and the incoming correlation id if
- * valid, else a new one.
+ * job). When `base` already has an active span (an HTTP instrumentation started the server
+ * span), that span and its baggage are kept and only the correlation id is added: the
+ * incoming valid one, else a new one. Otherwise the incoming trace context and baggage are
+ * extracted from `headers`.
  *
  * @example
  * http.createServer((req, res) => runWithContext(edgeContext(req.headers), handle, req, res));
  */
 export function edgeContext(headers?: HeaderCarrier, base: Context = activeContext()): Context {
-  if (headers) return extractContext(headers, base);
-  const existing = getCorrelationId(base);
-  return isValidCorrelationId(existing)
-    ? base
-    : setCorrelationId(base, resolveCorrelationId(undefined));
+  if (headers && trace.getSpanContext(base) === undefined) return extractContext(headers, base);
+  if (isValidCorrelationId(getCorrelationId(base))) return base;
+  return setCorrelationId(base, resolveCorrelationId(readFirstHeader(headers, CORRELATION_HEADER)));
 }

@@ -1,6 +1,7 @@
 import {
   type Context,
   type Link,
+  propagation,
   type Span,
   SpanKind,
   SpanStatusCode,
@@ -152,6 +153,7 @@ export class MessagingTelemetry {
   private recordMetrics(
     description: MessageDescription,
     operationName: string,
+    operationType: OperationType,
     startMs: number,
     error: unknown,
     failed: boolean,
@@ -162,7 +164,7 @@ export class MessagingTelemetry {
     if (!this.options.metrics) return;
     const instruments = this.instruments.get();
     const attributes = withErrorType(
-      this.attributes.get(description, operationName),
+      this.attributes.get(description, operationName, operationType),
       failed ? errorType(error) : undefined,
     );
     if (counter !== undefined) instruments[counter].add(count, attributes);
@@ -233,6 +235,7 @@ export class MessagingTelemetry {
           this.recordMetrics(
             description,
             operationName,
+            'send',
             startMs,
             error,
             failed,
@@ -304,6 +307,7 @@ export class MessagingTelemetry {
           this.recordMetrics(
             description,
             operationName,
+            'process',
             startMs,
             error,
             failed,
@@ -386,6 +390,7 @@ export class MessagingTelemetry {
           this.recordMetrics(
             batch,
             operationName,
+            'process',
             startMs,
             error,
             failed,
@@ -400,7 +405,8 @@ export class MessagingTelemetry {
   /**
    * Runs a client operation that is neither publish nor process (a pull `receive`, an
    * `ack` / `nack` settle) in a CLIENT span named `{operation} {destination}`, and records
-   * `messaging.client.operation.duration`. `links` may name the messages concerned.
+   * `messaging.client.operation.duration`. `fn` gets the span (undefined if it could
+   * not start), e.g. to link a received message with `span.addLink`.
    */
   clientOperation<R>(
     operationType: Extract<OperationType, 'receive' | 'settle'>,
@@ -432,6 +438,7 @@ export class MessagingTelemetry {
           this.recordMetrics(
             description,
             description.operationName,
+            operationType,
             startMs,
             error,
             failed,
@@ -452,7 +459,9 @@ export class MessagingTelemetry {
 
   private creationContext(description: MessageDescription, base: Context): Context {
     if (description.context !== undefined) {
-      const ctx = description.context;
+      let ctx = description.context;
+      // At a trust boundary the producer's baggage is not trusted, object or headers alike.
+      if (this.options.consumerSpanRelation === 'link') ctx = propagation.deleteBaggage(ctx);
       return getCorrelationId(ctx) === undefined
         ? setCorrelationId(ctx, createCorrelationId())
         : ctx;
@@ -511,6 +520,6 @@ export class MessagingTelemetry {
     const seconds = Math.max(0, Date.now() - created) / 1000;
     this.instruments
       .get()
-      .timeInQueue.record(seconds, this.attributes.get(description, operationName));
+      .timeInQueue.record(seconds, this.attributes.get(description, operationName, 'process'));
   }
 }

@@ -59,7 +59,7 @@ export interface MessageDescription {
 
 /** Options for one publish call. */
 export interface PublishDescription extends MessageDescription {
-  /** Number of messages in this call; sets `messaging.batch.message_count` when > 1 or batch. */
+  /** Number of messages in this call; sets `messaging.batch.message_count` when it is not 1. */
   messageCount?: number;
   /**
    * When the caller's headers already carry a valid `traceparent`, keep it (it is the

@@ -128,4 +128,19 @@ describe('correlation ids', () => {
     const ctx = edgeContext();
     expect(isValidCorrelationId(getCorrelationId(ctx))).toBe(true);
   });
+
+  it("keeps an HTTP instrumentation's active span at the edge and adds only the correlation id", () => {
+    const server = trace.wrapSpanContext({
+      traceId: TRACE_ID,
+      spanId: '1111111111111111',
+      traceFlags: 1,
+    });
+    const base = trace.setSpan(ROOT_CONTEXT, server);
+    const ctx = edgeContext(
+      { traceparent: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`, 'x-correlation-id': 'edge-7' },
+      base,
+    );
+    expect(trace.getSpanContext(ctx)?.spanId).toBe('1111111111111111');
+    expect(getCorrelationId(ctx)).toBe('edge-7');
+  });
 });

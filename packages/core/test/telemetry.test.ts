@@ -191,4 +191,24 @@ describe('MessagingTelemetry.publish / process', () => {
     expect(seen.map((s) => s.correlationId)).toEqual(['corr-a', 'corr-b', 'corr-c']);
     expect(seen.map((s) => s.traceId)).toEqual(sends.map((s) => s.spanContext().traceId));
   });
+
+  it("drops baggage passed as a context object too in 'link' mode", () => {
+    const baton = make({ consumerSpanRelation: 'link' });
+    const creation = propagation.setBaggage(
+      activeContext(),
+      propagation.createBaggage({ tenant_id: { value: 'evil' } }),
+    );
+    const baggage = baton.process({ system: 'test', destination: 'd', context: creation }, () =>
+      propagation.getBaggage(activeContext()),
+    );
+    expect(baggage).toBeUndefined();
+  });
+
+  it('puts messaging.operation.type on metric points', async () => {
+    const baton = make();
+    baton.publish({ system: 'test', destination: 'typed' }, () => undefined);
+    const points = await telemetry.metricPoints();
+    const sent = points.find((p) => p.name === 'messaging.client.sent.messages');
+    expect(sent?.attributes['messaging.operation.type']).toBe('send');
+  });
 });

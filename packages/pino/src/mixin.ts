@@ -4,7 +4,13 @@ import type { BatonMixinOptions, CorrelationFields, PinoMixin } from './types.js
 
 const DEFAULT_MAX_BAGGAGE_VALUE_LENGTH = 256;
 const RESERVED = new Set(['trace_id', 'span_id', 'trace_flags', 'correlation_id']);
-let warned = false;
+const warned = new Set<string>();
+
+function warnOnce(message: string, error: unknown): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  diag.warn(`@baton/pino: ${message}`, error);
+}
 
 /** The correlation fields of the current context: trace, span, flags, correlation id, baggage. */
 export function correlationFields(options: BatonMixinOptions = {}): CorrelationFields {
@@ -44,17 +50,28 @@ export function correlationFields(options: BatonMixinOptions = {}): CorrelationF
  */
 export function batonMixin(options: BatonMixinOptions = {}): PinoMixin {
   const userMixin = typeof options.mixin === 'function' ? options.mixin : undefined;
+  const max = options.maxBaggageValueLength;
+  const resolved: BatonMixinOptions = { ...options };
+  if (max !== undefined && !(Number.isInteger(max) && max > 0)) {
+    diag.warn(
+      `@baton/pino: ignoring invalid maxBaggageValueLength=${String(max)}; using ${DEFAULT_MAX_BAGGAGE_VALUE_LENGTH}`,
+    );
+    resolved.maxBaggageValueLength = DEFAULT_MAX_BAGGAGE_VALUE_LENGTH;
+  }
   return (mergeObject, level, logger) => {
     let fields: object = {};
     try {
-      fields = correlationFields(options);
+      fields = correlationFields(resolved);
     } catch (error) {
-      if (!warned) {
-        warned = true;
-        diag.warn('@baton/pino: reading the current context failed; logging without it', error);
-      }
+      warnOnce('reading the current context failed; logging without it', error);
     }
     if (!userMixin) return fields;
-    return { ...fields, ...userMixin(mergeObject, level, logger) };
+    try {
+      return { ...fields, ...userMixin(mergeObject, level, logger) };
+    } catch (error) {
+      // A logger must not throw into the code that logs: keep Baton's fields.
+      warnOnce('the composed user mixin threw; logging without its fields', error);
+      return fields;
+    }
   };
 }

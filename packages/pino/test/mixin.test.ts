@@ -74,4 +74,35 @@ describe('batonMixin', () => {
     expect(() => logger.info('still here')).not.toThrow();
     expect(sink.lines()[0]).toMatchObject({ msg: 'still here', kept: true });
   });
+
+  it('falls back to the default length for an invalid maxBaggageValueLength, with a warning', () => {
+    const warn = vi.spyOn(diag, 'warn').mockImplementation(() => {});
+    const sink = createLogSink();
+    const logger = createLogger(
+      { baton: { baggageKeys: ['tenant_id'], maxBaggageValueLength: -1 } },
+      sink.stream,
+    );
+    runWithContext(edgeContext({ baggage: 'tenant_id=acme' }), () => logger.info('x'));
+    expect(sink.lines()[0]).toMatchObject({ tenant_id: 'acme' });
+    expect(warn).toHaveBeenCalledWith(
+      expect.stringMatching(/^@baton\/pino: ignoring invalid maxBaggageValueLength/),
+    );
+  });
+
+  it("keeps logging with Baton's fields when the user's mixin throws", () => {
+    vi.spyOn(diag, 'warn').mockImplementation(() => {});
+    const sink = createLogSink();
+    const logger = pino(
+      {
+        mixin: batonMixin({
+          mixin: () => {
+            throw new Error('user mixin bug');
+          },
+        }),
+      },
+      sink.stream,
+    );
+    withCorrelationId('still-1', () => logger.info('survives'));
+    expect(sink.lines()[0]).toMatchObject({ msg: 'survives', correlation_id: 'still-1' });
+  });
 });

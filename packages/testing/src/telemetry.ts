@@ -1,4 +1,4 @@
-import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import { context, metrics, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
   AggregationTemporality,
@@ -65,13 +65,15 @@ export interface TestTelemetryOptions {
 }
 
 let contextManagerRegistered = false;
+let contextManagerChecked = false;
 
 /**
  * Makes sure an AsyncLocalStorage context manager is the global one, as an SDK would.
  * Idempotent; returns false when another manager was already registered.
  */
 export function ensureContextManager(): boolean {
-  if (contextManagerRegistered) return true;
+  if (contextManagerChecked) return contextManagerRegistered;
+  contextManagerChecked = true;
   contextManagerRegistered = context.setGlobalContextManager(
     new AsyncLocalStorageContextManager().enable(),
   );
@@ -105,7 +107,6 @@ export function createTestTelemetry(options: TestTelemetryOptions = {}): TestTel
       if (options.registerGlobal) {
         trace.disable();
         metrics.disable();
-        propagation.disable();
       }
       await tracerProvider.shutdown();
       await meterProvider.shutdown();
