@@ -6,9 +6,15 @@ import { describe, expect, it } from 'vitest';
 
 // The published shape of each package: dist/ built by `npm test` before vitest runs.
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const packages = ['core', 'event-emitter', 'ioredis', 'amqplib', 'kafkajs', 'pino', 'testing'].filter((name) =>
-  existsSync(join(root, 'packages', name, 'src', 'index.ts')),
-);
+const packages = [
+  'core',
+  'event-emitter',
+  'ioredis',
+  'amqplib',
+  'kafkajs',
+  'pino',
+  'testing',
+].filter((name) => existsSync(join(root, 'packages', name, 'src', 'index.ts')));
 const expectedExport: Record<string, string> = {
   core: 'MessagingTelemetry',
   'event-emitter': 'createEventBus',

@@ -1,5 +1,4 @@
 import { diag, SpanKind } from '@opentelemetry/api';
-import { ExportResultCode } from '@opentelemetry/core';
 import { BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createTestTelemetry, waitFor } from '../../testing/src/index.js';
