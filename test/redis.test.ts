@@ -199,6 +199,42 @@ describe.skipIf(!url)('@baton/ioredis against Redis', () => {
       ).toBe(1);
     });
 
+    it('runs handlers outside the context start() was called in', async () => {
+      const tracer = telemetry.tracerProvider.getTracer('test');
+      const outer = tracer.startSpan('app startup');
+      await context.with(trace.setSpan(context.active(), outer), () =>
+        withCorrelationId('startup', () => startConsumer({ eachEntry: () => {} })),
+      );
+      outer.end();
+      await traceProducer(redis, providers()).add(stream, { a: '1' });
+      await waitFor(() => byKind(SpanKind.CONSUMER).length === 1);
+      const [send] = byKind(SpanKind.PRODUCER);
+      const [process] = byKind(SpanKind.CONSUMER);
+      expect(process?.links).toEqual([]);
+      expect(process?.parentSpanContext?.spanId).toBe(send?.spanContext().spanId);
+      expect(process?.attributes['messaging.message.conversation_id']).not.toBe('startup');
+    });
+
+    it('stops at once while a read is blocked, and can start again', async () => {
+      const handled: string[] = [];
+      const consumer = await startConsumer({
+        blockMs: 20_000,
+        claimIdleMs: 60_000,
+        eachEntry: (entry) => void handled.push(entry.fields.n!),
+      });
+      await waitFor(async () => {
+        const clients = await redis.client('LIST');
+        return /cmd=xreadgroup/.test(String(clients));
+      });
+      const started = Date.now();
+      await consumer.stop();
+      expect(Date.now() - started).toBeLessThan(1000);
+      await redis.xadd(stream, '*', 'n', 'after-stop');
+      await Promise.all([consumer.start(), consumer.start()]);
+      await waitFor(() => handled.length === 1);
+      expect(handled).toEqual(['after-stop']);
+    });
+
     it('starts a new trace when the traceparent field is malformed, and still runs the handler', async () => {
       const bodies: string[] = [];
       await startConsumer({ eachEntry: (entry) => void bodies.push(entry.fields.body!) });

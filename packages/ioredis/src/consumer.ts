@@ -1,4 +1,5 @@
-import { type LagMonitor, MessagingTelemetry } from '@baton/core';
+import { type LagMonitor, MessagingTelemetry, runWithContext } from '@baton/core';
+import { ROOT_CONTEXT } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
 import { startGroupLagMonitor } from './consumer-lag.js';
 import { type ResolvedConsumerOptions, resolveConsumerOptions } from './consumer-options.js';
@@ -41,6 +42,7 @@ class StreamGroupConsumer implements GroupConsumer {
   private blocking: Redis | undefined;
   private blockingId: number | undefined;
   private loopDone: Promise<void> | undefined;
+  private started: Promise<void> | undefined;
   private stopped: Promise<void> | undefined;
   private stopping = false;
   private reading = false;
@@ -67,8 +69,15 @@ class StreamGroupConsumer implements GroupConsumer {
     return this.options.consumer;
   }
 
-  async start(): Promise<void> {
-    if (this.loopDone) return;
+  start(): Promise<void> {
+    this.started ??= this.startUp().catch((error: unknown) => {
+      this.started = undefined;
+      throw error;
+    });
+    return this.started;
+  }
+
+  private async startUp(): Promise<void> {
     if (this.options.createGroup) await this.createGroup();
     const blocking = this.options.blockingConnection ?? this.client.duplicate();
     this.blocking = blocking;
@@ -79,7 +88,9 @@ class StreamGroupConsumer implements GroupConsumer {
     this.stopping = false;
     this.claimCursor = '0-0';
     this.nextClaimAt = Date.now() + this.options.claimIdleMs;
-    this.loopDone = this.loop(blocking);
+    // The loop must not inherit the caller's context: a span active around start() would
+    // become a link on every process span, its correlation id everyone's.
+    this.loopDone = runWithContext(ROOT_CONTEXT, () => this.loop(blocking));
     const { telemetry, client, options } = this;
     this.lag = startGroupLagMonitor(
       telemetry,
@@ -98,6 +109,7 @@ class StreamGroupConsumer implements GroupConsumer {
   }
 
   private async shutDown(): Promise<void> {
+    await this.started?.catch(() => {});
     const done = this.loopDone;
     const blocking = this.blocking;
     if (!done || !blocking) return;
@@ -122,6 +134,7 @@ class StreamGroupConsumer implements GroupConsumer {
     this.blocking = undefined;
     this.blockingId = undefined;
     this.loopDone = undefined;
+    this.started = undefined;
   }
 
   private readonly refreshBlockingId = () => {
