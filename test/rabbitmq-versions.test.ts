@@ -80,7 +80,9 @@ describe.skipIf(!url)('@baton/amqplib across amqplib versions and APIs', () => {
           ),
         );
         await acked;
-        await waitFor(() => telemetry.spans().some((s) => s.name === `ack ${queue}`));
+        await waitFor(() =>
+          spansOf(SpanKind.CONSUMER).some((s) => s.events.some((e) => e.name === 'ack')),
+        );
         const [send] = spansOf(SpanKind.PRODUCER);
         const [process] = spansOf(SpanKind.CONSUMER);
         expect(bodies).toEqual(['versioned']);
@@ -141,7 +143,7 @@ describe.skipIf(!url)('@baton/amqplib across amqplib versions and APIs', () => {
             error ? reject(error) : resolve(msg),
           ),
         );
-      const pulled = await waitFor(pull);
+      const pulled = (await waitFor(pull)) as ConsumeMessage;
       expect(pulled.content.toString()).toBe('pulled');
       const receive = telemetry
         .spans()

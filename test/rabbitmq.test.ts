@@ -12,7 +12,12 @@ import {
 import { createTestTelemetry, sumMetric, type TestTelemetry, waitFor } from '@baton/testing';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
+import amqp, {
+  type Channel,
+  type ChannelModel,
+  type ConsumeMessage,
+  type GetMessage,
+} from 'amqplib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { brokerOrSkip, uniqueName } from './brokers.js';
 
@@ -34,6 +39,9 @@ describe.skipIf(!url)('@baton/amqplib against RabbitMQ', () => {
     telemetry.spans().filter((s) => kind === undefined || s.kind === kind);
   const named = (name: string) => telemetry.spans().filter((s) => s.name === name);
   const parentOf = (span: ReadableSpan | undefined) => span?.parentSpanContext?.spanId;
+  // Settles inside the handler are events on the message's process span.
+  const settles = (operation: string, q: string) =>
+    named(`process ${q}`).flatMap((s) => s.events.filter((e) => e.name === operation));
   const queue = async (channel: Channel, args: Record<string, unknown> = {}) => {
     const name = uniqueName('baton-q');
     await channel.assertQueue(name, { arguments: { ...EXPIRES, ...args } });
@@ -90,10 +98,9 @@ describe.skipIf(!url)('@baton/amqplib against RabbitMQ', () => {
     expect(callerOptions.headers).toBe(callerHeaders);
     expect(callerHeaders).toEqual({ app: 'kept' });
 
-    await waitFor(() => named(`ack ${q}`).length === 1, { message: 'the ack span' });
+    await waitFor(() => settles('ack', q).length === 1, { message: 'the ack event' });
     const [send] = named(`send ${ex}:user.created`);
     const [process] = named(`process ${q}`);
-    const [ack] = named(`ack ${q}`);
     expect(send?.kind).toBe(SpanKind.PRODUCER);
     expect(parentOf(send)).toBe(root.spanContext().spanId);
     expect(send?.attributes['messaging.rabbitmq.destination.routing_key']).toBe('user.created');
@@ -101,8 +108,7 @@ describe.skipIf(!url)('@baton/amqplib against RabbitMQ', () => {
     expect(process?.kind).toBe(SpanKind.CONSUMER);
     expect(parentOf(process)).toBe(send?.spanContext().spanId);
     expect(process?.attributes['messaging.rabbitmq.message.redelivered']).toBe(false);
-    expect(ack?.kind).toBe(SpanKind.CLIENT);
-    expect(parentOf(ack)).toBe(process?.spanContext().spanId);
+    expect(settles('ack', q)[0]?.attributes?.['messaging.rabbitmq.message.delivery_tag']).toBe(1);
 
     const [delivery] = received;
     expect(delivery?.traceId).toBe(root.spanContext().traceId);
@@ -124,6 +130,25 @@ describe.skipIf(!url)('@baton/amqplib against RabbitMQ', () => {
     expect(
       sumMetric(points, METRIC_OPERATION_DURATION, { 'messaging.operation.name': 'ack' }),
     ).toBe(1);
+  });
+
+  it('records a settle span under the process span when the ack comes after the handler returned', async () => {
+    const channel = traceChannel(await connection.createChannel(), options());
+    const q = await queue(channel);
+    const held: ConsumeMessage[] = [];
+    await channel.consume(q, (msg) => {
+      if (msg) held.push(msg);
+    });
+    channel.sendToQueue(q, Buffer.from('later'));
+    await waitFor(() => named(`process ${q}`).length === 1);
+    channel.nack(held[0] as ConsumeMessage, false, false);
+    const [process] = named(`process ${q}`);
+    const [nack] = named(`nack ${q}`);
+    expect(nack?.kind).toBe(SpanKind.CLIENT);
+    expect(parentOf(nack)).toBe(process?.spanContext().spanId);
+    expect(nack?.attributes['messaging.operation.type']).toBe('settle');
+    expect(nack?.attributes['messaging.rabbitmq.settle.requeue']).toBe(false);
+    expect(process?.events).toEqual([]);
   });
 
   it('routes over a topic exchange and names the send span exchange:routing key', async () => {
@@ -155,7 +180,7 @@ describe.skipIf(!url)('@baton/amqplib against RabbitMQ', () => {
     const channel = traceChannel(await connection.createChannel(), options());
     const q = await queue(channel);
     channel.sendToQueue(q, Buffer.from('direct to queue'));
-    const got = await waitFor(() => channel.get(q, { noAck: true }));
+    const got = (await waitFor(() => channel.get(q, { noAck: true }))) as GetMessage;
     expect(got.content.toString()).toBe('direct to queue');
     expect(named(`send amq.default:${q}`)).toHaveLength(1);
   });
@@ -245,13 +270,13 @@ describe.skipIf(!url)('@baton/amqplib against RabbitMQ', () => {
     const [failed] = named(`process ${q}`);
     const [dead] = named(`process ${dlq}`);
     expect(failed?.status.code).toBe(SpanStatusCode.ERROR);
-    expect(named(`nack ${q}`)[0]?.attributes['messaging.rabbitmq.settle.requeue']).toBe(false);
+    expect(settles('nack', q)[0]?.attributes?.['messaging.rabbitmq.settle.requeue']).toBe(false);
     expect(parentOf(dead)).toBe(send?.spanContext().spanId);
     expect(fromDlq).toEqual([send?.spanContext().traceId]);
     expect(dead?.attributes['messaging.rabbitmq.message.death_count']).toBe(1);
     expect(dead?.attributes['messaging.rabbitmq.message.first_death_reason']).toBe('rejected');
     // The DLQ consumer is auto-acked too: nothing is left behind.
-    await waitFor(() => named(`ack ${dlq}`).length === 1);
+    await waitFor(() => settles('ack', dlq).length === 1);
   });
 
   it('acks on success and requeues on failure in auto mode, marking the redelivery', async () => {
@@ -269,13 +294,13 @@ describe.skipIf(!url)('@baton/amqplib against RabbitMQ', () => {
     });
     channel.sendToQueue(q, Buffer.from('ok'));
     channel.sendToQueue(q, Buffer.from('flaky'));
-    await waitFor(() => named(`ack ${q}`).length === 2, { message: 'two acks' });
+    await waitFor(() => settles('ack', q).length === 2, { message: 'two acks' });
     expect(bodies.sort()).toEqual(['flaky', 'flaky', 'ok']);
     const redelivered = named(`process ${q}`).filter(
       (s) => s.attributes['messaging.rabbitmq.message.redelivered'] === true,
     );
     expect(redelivered).toHaveLength(1);
-    expect(named(`nack ${q}`)[0]?.attributes['messaging.rabbitmq.settle.requeue']).toBe(true);
+    expect(settles('nack', q)[0]?.attributes?.['messaging.rabbitmq.settle.requeue']).toBe(true);
     const check = await connection.createChannel();
     expect((await check.checkQueue(q)).messageCount).toBe(0);
   });
@@ -295,7 +320,7 @@ describe.skipIf(!url)('@baton/amqplib against RabbitMQ', () => {
     // A round trip on the same channel proves it is still open after the delivery.
     await channel.checkQueue(q);
     expect(closed).toBe(false);
-    expect(named(`ack ${q}`)).toHaveLength(1);
+    expect(settles('ack', q)).toHaveLength(1);
   });
 
   it('traces noAck consumers without settling', async () => {
@@ -321,7 +346,7 @@ describe.skipIf(!url)('@baton/amqplib against RabbitMQ', () => {
     const q = await queue(channel);
     channel.sendToQueue(q, Buffer.from('pulled'), { messageId: 'pull-1' });
     await channel.checkQueue(q);
-    const msg = await waitFor(() => channel.get(q));
+    const msg = (await waitFor(() => channel.get(q))) as GetMessage;
     channel.reject(msg, false);
     await waitFor(() => named(`reject ${q}`).length === 1);
     const [send] = spans(SpanKind.PRODUCER);
@@ -382,10 +407,10 @@ describe.skipIf(!url)('@baton/amqplib against RabbitMQ', () => {
       async () =>
         sumMetric(await telemetry.metricPoints(), METRIC_CONSUMER_LAG, {
           'messaging.destination.name': kept,
-        }) === 0 && named(`ack ${kept}`).length === 1,
+        }) === 0 && settles('ack', kept).length === 1,
     );
     channel.sendToQueue(kept, Buffer.from('two'));
-    await waitFor(() => named(`ack ${kept}`).length === 2);
+    await waitFor(() => settles('ack', kept).length === 2);
     expect(errors).toEqual([]);
   });
 

@@ -69,8 +69,26 @@ export function createConsumer(channel: RawConsumerChannel, config: ConsumerConf
 
   const consume: Consumer['consume'] = (queue, onMessage, options, ...rest) => {
     if (typeof onMessage !== 'function') return channel.consume(queue, onMessage, options, ...rest);
-    const auto =
-      config.ackMode === 'auto' && (options as { noAck?: unknown } | undefined)?.noAck !== true;
+    const noAck = (options as { noAck?: unknown } | undefined)?.noAck === true;
+    const auto = config.ackMode === 'auto' && !noAck;
+    // In auto mode the ack / nack is written as the handler settles, inside the process
+    // span: amqplib's settles are fire-and-forget socket writes, never a broker round trip.
+    const settleAfter = (message: AmqpMessage, result: unknown): unknown => {
+      if (!isPromiseLike(result)) {
+        autoSettle(message, true);
+        return result;
+      }
+      return Promise.resolve(result).then(
+        (value) => {
+          autoSettle(message, true);
+          return value;
+        },
+        (error: unknown) => {
+          autoSettle(message, false);
+          throw error;
+        },
+      );
+    };
     const traced: OnMessage = (message) => {
       // `null` is the broker cancelling the consumer (queue deleted, node down).
       if (message === null || typeof message !== 'object') {
@@ -79,25 +97,25 @@ export function createConsumer(channel: RawConsumerChannel, config: ConsumerConf
       }
       const description = describeDelivery(message, queue, timeHeader);
       const run = (context: Context) => {
-        settler.delivered(message, { queue, context });
-        return onMessage(message);
+        if (!noAck) settler.delivered(message, { queue, context, span: trace.getSpan(context) });
+        if (!auto) return onMessage(message);
+        let result: unknown;
+        try {
+          result = onMessage(message);
+        } catch (error) {
+          autoSettle(message, false);
+          throw error;
+        }
+        return settleAfter(message, result);
       };
       if (!auto) return telemetry.process(description, run);
-      let result: unknown;
+      // The failure is on the process span and the message was nacked: handled.
       try {
-        result = telemetry.process(description, run);
+        const result = telemetry.process(description, run);
+        return isPromiseLike(result) ? Promise.resolve(result).then(ignore, ignore) : result;
       } catch {
-        autoSettle(message, false);
         return undefined;
       }
-      if (isPromiseLike(result)) {
-        return Promise.resolve(result).then(
-          () => autoSettle(message, true),
-          () => autoSettle(message, false),
-        );
-      }
-      autoSettle(message, true);
-      return result;
     };
     const started = channel.consume(queue, traced, options, ...rest);
     config.onConsumer(queue, true);
@@ -126,7 +144,7 @@ export function createConsumer(channel: RawConsumerChannel, config: ConsumerConf
     const delivered = message as AmqpMessage;
     const description = describeDelivery(delivered, queue, timeHeader, 'receive');
     const creation = telemetry.messageContext(description);
-    settler.delivered(delivered, { queue, context: creation });
+    settler.delivered(delivered, { queue, context: creation, span: undefined });
     if (!span) return;
     guard('receive telemetry', () => {
       const attributes = { ...description.attributes };

@@ -33,7 +33,7 @@ export function monitorQueueLag(
   const open = (): Promise<LagChannel> => {
     if (channel) return channel;
     const opening = Promise.resolve(connection.createChannel()).then((ch) => {
-      ch.on('error', (error: never) =>
+      ch.on('error', (error) =>
         diag.debug('@baton/amqplib: the lag channel closed with an error', error),
       );
       ch.on('close', () => {

@@ -1,5 +1,5 @@
-import type { MessagingTelemetry } from '@baton/core';
-import type { Attributes, Context } from '@opentelemetry/api';
+import { applySemconvStability, guard, type MessagingTelemetry } from '@baton/core';
+import type { Attributes, Context, Span } from '@opentelemetry/api';
 import {
   ATTR_DELIVERY_TAG,
   ATTR_SETTLE_MULTIPLE,
@@ -9,11 +9,13 @@ import {
 } from './message.js';
 import type { AmqpMessage } from './types.js';
 
-/** What Baton remembers of a delivery it traced, until the message is garbage collected. */
+/** What Baton remembers of an unsettled delivery it traced. */
 export interface DeliveryRecord {
   queue: string;
   /** The process span's context (consume) or the message's creation context (get). */
   context: Context;
+  /** The process span, to put settle events on while it is still open. */
+  span: Span | undefined;
 }
 
 /** The channel methods settling calls (amqplib's own, untouched). */
@@ -25,17 +27,22 @@ export interface RawSettleChannel {
   nackAll(requeue?: boolean): void;
 }
 
+// With prefetch the broker bounds unsettled deliveries; without, this bounds Baton's memory
+// (the oldest records are forgotten: their settles are still traced, in the active context).
+const MAX_UNSETTLED = 10_000;
+const MAX_CACHED_ATTRIBUTES = 256;
+
 /**
- * Traced `ack` / `nack` / `reject` / `ackAll` / `nackAll`, plus the bookkeeping that lets
- * `ackMode: 'auto'` skip messages the application settled itself. Delivery tags grow per
- * channel, so "everything up to tag N is settled" is one number, not a set.
+ * Traced `ack` / `nack` / `reject` / `ackAll` / `nackAll`. A settle inside the handler is an
+ * event on the message's process span (cheap, and where a reader looks for it); a settle
+ * after the process span ended is a `settle` CLIENT span in the message's trace. Both record
+ * `messaging.client.operation.duration`. Also tells `ackMode: 'auto'` which deliveries the
+ * application settled itself: delivery tags grow per channel, so records are kept by tag.
  */
 export class Settler {
-  /** Deliveries of this channel, keyed by the message object the application holds. */
-  readonly deliveries = new WeakMap<object, DeliveryRecord>();
-  private readonly settled = new WeakSet<object>();
-  private settledUpToTag = 0;
+  private readonly unsettled = new Map<number, DeliveryRecord>();
   private lastDeliveredTag = 0;
+  private readonly metricAttributes = new Map<string, Attributes>();
 
   constructor(
     private readonly channel: RawSettleChannel,
@@ -44,18 +51,21 @@ export class Settler {
     private readonly channelDestination: () => string,
   ) {}
 
-  /** Called for every traced delivery before its handler runs. */
+  /** Called for every traced delivery that will need settling, before its handler runs. */
   delivered(message: AmqpMessage, record: DeliveryRecord): void {
     const tag = message.fields.deliveryTag;
     // Tags restart at 1 on a new channel (a recovering connection reuses the wrapper).
-    if (tag <= this.lastDeliveredTag) this.settledUpToTag = 0;
+    if (tag <= this.lastDeliveredTag) this.unsettled.clear();
     this.lastDeliveredTag = tag;
-    this.deliveries.set(message, record);
+    if (this.unsettled.size >= MAX_UNSETTLED) {
+      this.unsettled.delete(this.unsettled.keys().next().value as number);
+    }
+    this.unsettled.set(tag, record);
   }
 
-  /** True when the application settled this message (alone, with allUpTo or *All). */
+  /** True when the application settled this delivery (alone, with allUpTo or *All). */
   isSettled(message: AmqpMessage): boolean {
-    return this.settled.has(message) || message.fields.deliveryTag <= this.settledUpToTag;
+    return !this.unsettled.has(message.fields.deliveryTag);
   }
 
   ack = (message: AmqpMessage, allUpTo?: boolean): void =>
@@ -76,6 +86,18 @@ export class Settler {
   nackAll = (requeue?: boolean): void =>
     this.settleAll('nack', requeue ?? true, () => this.channel.nackAll(requeue));
 
+  private forget(tag: number, allUpTo: boolean | undefined): void {
+    if (!allUpTo) {
+      this.unsettled.delete(tag);
+      return;
+    }
+    // Insertion order is tag order, so the settled ones are at the front.
+    for (const key of this.unsettled.keys()) {
+      if (key > tag) break;
+      this.unsettled.delete(key);
+    }
+  }
+
   private settleOne(
     operationName: string,
     message: AmqpMessage,
@@ -83,24 +105,37 @@ export class Settler {
     requeue: boolean | undefined,
     call: () => void,
   ): void {
-    const record =
-      message !== null && typeof message === 'object' ? this.deliveries.get(message) : undefined;
-    const fields = message?.fields;
-    const attributes: Attributes = {};
-    if (fields) attributes[ATTR_DELIVERY_TAG] = fields.deliveryTag;
+    const tag: unknown = message?.fields?.deliveryTag;
+    if (typeof tag !== 'number') {
+      call(); // amqplib reports the bad argument itself
+      return;
+    }
+    const record = this.unsettled.get(tag);
+    const attributes: Attributes = { [ATTR_DELIVERY_TAG]: tag };
     if (allUpTo) attributes[ATTR_SETTLE_MULTIPLE] = true;
     if (requeue !== undefined) attributes[ATTR_SETTLE_REQUEUE] = requeue;
+    const span = record?.span;
+    if (record !== undefined && span?.isRecording()) {
+      const startMs = performance.now();
+      call();
+      this.forget(tag, allUpTo);
+      guard('settle telemetry', () => {
+        span.addEvent(
+          operationName,
+          applySemconvStability(attributes, this.telemetry.options.semconvStability),
+        );
+        this.recordDuration(record.queue, operationName, startMs);
+      });
+      return;
+    }
     const destination =
-      record?.queue ?? (fields ? publishDestination(fields.exchange, fields.routingKey) : '*');
+      record?.queue ?? publishDestination(message.fields.exchange, message.fields.routingKey);
     this.telemetry.clientOperation(
       'settle',
       { system: SYSTEM, destination, operationName, attributes },
       () => {
         call();
-        // Marked only once the client accepted the call (it throws on a closed channel).
-        if (allUpTo) {
-          this.settledUpToTag = Math.max(this.settledUpToTag, message.fields.deliveryTag);
-        } else this.settled.add(message);
+        this.forget(tag, allUpTo);
       },
       record?.context,
     );
@@ -114,8 +149,29 @@ export class Settler {
       { system: SYSTEM, destination: this.channelDestination(), operationName, attributes },
       () => {
         call();
-        this.settledUpToTag = this.lastDeliveredTag;
+        this.unsettled.clear();
       },
     );
+  }
+
+  private recordDuration(queue: string, operationName: string, startMs: number): void {
+    if (!this.telemetry.options.metrics) return;
+    const key = `${operationName}\u0000${queue}`;
+    let attributes = this.metricAttributes.get(key);
+    if (attributes === undefined) {
+      attributes = applySemconvStability(
+        {
+          'messaging.system': SYSTEM,
+          'messaging.operation.name': operationName,
+          'messaging.destination.name': queue,
+        },
+        this.telemetry.options.semconvStability,
+      );
+      if (this.metricAttributes.size < MAX_CACHED_ATTRIBUTES)
+        this.metricAttributes.set(key, attributes);
+    }
+    this.telemetry.instruments
+      .get()
+      .operationDuration.record((performance.now() - startMs) / 1000, attributes);
   }
 }

@@ -22,7 +22,7 @@ export type FailureMode = 'requeue' | 'dead-letter';
 export interface LagChannel {
   checkQueue(queue: string): PromiseLike<{ messageCount: number }>;
   close(): PromiseLike<unknown>;
-  on(event: 'error' | 'close', listener: (...args: never[]) => void): unknown;
+  on(event: 'error' | 'close', listener: (error?: unknown) => void): unknown;
 }
 
 /** Anything that opens a promise-API channel: an amqplib `ChannelModel` (connection). */

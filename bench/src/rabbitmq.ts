@@ -1,0 +1,125 @@
+import { connect as connectTcp } from 'node:net';
+import { traceChannel } from '@baton/amqplib';
+import type { BatonOptions } from '@baton/core';
+import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
+import amqp, { type Channel, type ConsumeMessage } from 'amqplib';
+import type { Scenario, Variant } from './measure.js';
+
+// bare amqplib vs amqplib wrapped by @baton/amqplib against the RabbitMQ in AMQP_URL (or
+// 127.0.0.1:5672), one process, one run. Each message: sendToQueue on one channel, deliver
+// to a consumer on another (prefetch 256) that acks it. Nagle is off (`noDelay`), as a
+// tuned application would run it, so the figures are not dominated by 40 ms ACK delays.
+
+const URL_ = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const PREFETCH = 256;
+const BODY = Buffer.from(JSON.stringify({ userId: 'u-123', event: 'user.created' }));
+
+function reachable(url: string, timeoutMs = 1500): Promise<boolean> {
+  const parsed = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connectTcp({ host: parsed.hostname, port: Number(parsed.port) || 5672 });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+type Wrap = (channel: Channel) => Channel;
+type Handle = (channel: Channel, msg: ConsumeMessage, done: () => void) => void;
+
+const ack: Handle = (channel, msg, done) => {
+  channel.ack(msg);
+  done();
+};
+
+async function variant(wrap: Wrap, handle: Handle, publish?: PublishFn): Promise<Variant> {
+  const connection = await amqp.connect(URL_, { noDelay: true });
+  const producer = wrap(await connection.createChannel());
+  const consumer = wrap(await connection.createChannel());
+  const queue = `baton-bench-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  await consumer.assertQueue(queue, { exclusive: true });
+  await consumer.prefetch(PREFETCH);
+  let received = 0;
+  let target = 0;
+  let finish: () => void = () => {};
+  const counted = () => {
+    received++;
+    if (received === target) finish();
+  };
+  await consumer.consume(queue, (msg) => {
+    if (msg) handle(consumer, msg, counted);
+  });
+  const send = publish ?? ((ch, q, body) => ch.sendToQueue(q, body));
+  return {
+    async run(n) {
+      received = 0;
+      target = n;
+      const all = new Promise<void>((resolve) => {
+        finish = resolve;
+      });
+      for (let i = 0; i < n; i++) {
+        // The client's own back-pressure, as a well-behaved producer would honour it.
+        if (!send(producer, queue, BODY)) await new Promise((r) => producer.once('drain', r));
+      }
+      await all;
+    },
+    async teardown() {
+      await connection.close();
+    },
+  };
+}
+
+type PublishFn = (channel: Channel, queue: string, body: Buffer) => boolean;
+
+// The reference: OpenTelemetry propagation written by hand with the same SDK (inject into
+// a headers copy in a PRODUCER span; extract and run the handler in a CONSUMER span).
+function handWritten(): { publish: PublishFn; handle: Handle } {
+  const tracer = trace.getTracer('hand-written');
+  const getter = {
+    keys: (carrier: Record<string, unknown>) => Object.keys(carrier),
+    get: (carrier: Record<string, unknown>, key: string) => {
+      const value = carrier[key];
+      return typeof value === 'string' ? value : undefined;
+    },
+  };
+  return {
+    publish(channel, queue, body) {
+      const span = tracer.startSpan(`send amq.default:${queue}`, { kind: SpanKind.PRODUCER });
+      const headers: Record<string, unknown> = {};
+      propagation.inject(trace.setSpan(context.active(), span), headers);
+      const written = channel.sendToQueue(queue, body, { headers });
+      span.end();
+      return written;
+    },
+    handle(channel, msg, done) {
+      const parent = propagation.extract(context.active(), msg.properties.headers ?? {}, getter);
+      const span = tracer.startSpan(`process ${queue(msg)}`, { kind: SpanKind.CONSUMER }, parent);
+      context.with(trace.setSpan(parent, span), () => {
+        channel.ack(msg);
+        done();
+      });
+      span.end();
+    },
+  };
+}
+const queue = (msg: ConsumeMessage) => msg.fields.routingKey;
+
+/** amqplib with and without Baton against RabbitMQ; undefined when it does not answer. */
+export async function scenario(): Promise<Scenario | undefined> {
+  if (!(await reachable(URL_))) return undefined;
+  return {
+    name: 'rabbitmq (amqplib 0.10, sendToQueue -> consume + ack, noDelay)',
+    messages: 10_000,
+    rounds: 5,
+    bare: () => variant((channel) => channel, ack),
+    baton: (options: BatonOptions) => variant((channel) => traceChannel(channel, options), ack),
+    handWritten: () => {
+      const reference = handWritten();
+      return variant((channel) => channel, reference.handle, reference.publish);
+    },
+  };
+}
