@@ -235,6 +235,30 @@ describe.skipIf(!url)('@baton/ioredis against Redis', () => {
       expect(handled).toEqual(['after-stop']);
     });
 
+    it('keeps consuming after its blocking connection is killed', async () => {
+      const handled: string[] = [];
+      const consumer = await startConsumer({
+        blockMs: 20_000,
+        claimIdleMs: 60_000,
+        eachEntry: (entry) => void handled.push(entry.fields.n!),
+      });
+      const blockedClient = async () =>
+        String(await redis.client('LIST'))
+          .split('\n')
+          .find((line) => line.includes('cmd=xreadgroup'));
+      const line = await waitFor(blockedClient, { message: 'a blocked XREADGROUP' });
+      const id = /\bid=(\d+)/.exec(line)?.[1];
+      await redis.client('KILL', 'ID', id!);
+      await redis.xadd(stream, '*', 'n', 'after-kill');
+      await waitFor(() => handled.includes('after-kill'), { message: 'the entry handled' });
+      await waitFor(async () => (await pendingCount()) === 0, { message: 'the XACK' });
+      // The new connection's id is known, so stop still ends the blocked read at once.
+      await waitFor(blockedClient, { message: 'a blocked XREADGROUP again' });
+      const stopping = Date.now();
+      await consumer.stop();
+      expect(Date.now() - stopping).toBeLessThan(1000);
+    });
+
     it('starts a new trace when the traceparent field is malformed, and still runs the handler', async () => {
       const bodies: string[] = [];
       await startConsumer({ eachEntry: (entry) => void bodies.push(entry.fields.body!) });
