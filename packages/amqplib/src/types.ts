@@ -58,7 +58,7 @@ export interface AmqplibOptions extends BatonOptions {
 
 /** The fields of a delivery that Baton reads (amqplib's `Message`, typed structurally). */
 export interface AmqpMessage {
-  content: unknown;
+  content: Buffer;
   fields: {
     deliveryTag: number;
     redelivered?: boolean;

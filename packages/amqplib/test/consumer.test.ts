@@ -1,0 +1,223 @@
+import { METRIC_OPERATION_DURATION, withCorrelationId } from '@baton/core';
+import { createTestTelemetry, sumMetric, type TestTelemetry } from '@baton/testing';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type AmqplibOptions, type AmqpMessage, traceChannel } from '../src/index.js';
+import { FakeChannel } from './fake-channel.js';
+
+let telemetry: TestTelemetry;
+beforeEach(() => {
+  telemetry = createTestTelemetry();
+});
+afterEach(async () => {
+  await telemetry.shutdown();
+  vi.restoreAllMocks();
+});
+
+const wrap = (channel: FakeChannel, extra: AmqplibOptions = {}) =>
+  traceChannel(channel, {
+    tracerProvider: telemetry.tracerProvider,
+    meterProvider: telemetry.meterProvider,
+    ...extra,
+  });
+const ofKind = (kind: SpanKind) => telemetry.spans().filter((s) => s.kind === kind);
+const eventsOf = (op: string) =>
+  ofKind(SpanKind.CONSUMER).flatMap((s) => s.events.filter((e) => e.name === op));
+
+// Publishes through the traced channel and returns the message amqplib would deliver.
+function roundTrip(channel: ReturnType<typeof wrap>, raw: FakeChannel, body = 'x') {
+  withCorrelationId('corr-7', () => channel.sendToQueue('jobs', Buffer.from(body)));
+  return raw.message(raw.published.at(-1));
+}
+
+describe('traceChannel consume (manual settling)', () => {
+  it('runs the handler in a process span under the send span and returns its result', async () => {
+    const raw = new FakeChannel();
+    const channel = wrap(raw);
+    let seen: string | undefined;
+    await channel.consume('jobs', () => {
+      seen = trace.getActiveSpan()?.spanContext().traceId;
+      return 'handler result';
+    });
+    const msg = roundTrip(channel, raw);
+    expect(raw.deliver(msg)).toBe('handler result');
+    const [send] = ofKind(SpanKind.PRODUCER);
+    const [process] = ofKind(SpanKind.CONSUMER);
+    expect(process?.name).toBe('process jobs');
+    expect(process?.parentSpanContext?.spanId).toBe(send?.spanContext().spanId);
+    expect(seen).toBe(send?.spanContext().traceId);
+    expect(process?.attributes['messaging.message.conversation_id']).toBe('corr-7');
+    expect(raw.settles).toEqual([]); // manual mode never settles on its own
+  });
+
+  it('rethrows the handler error unchanged and marks the process span', async () => {
+    const raw = new FakeChannel();
+    const channel = wrap(raw);
+    const failure = new TypeError('bad payload');
+    await channel.consume('jobs', () => {
+      throw failure;
+    });
+    expect(() => raw.deliver(roundTrip(channel, raw))).toThrow(failure);
+    const [process] = ofKind(SpanKind.CONSUMER);
+    expect(process?.status.code).toBe(SpanStatusCode.ERROR);
+    expect(process?.attributes['error.type']).toBe('TypeError');
+  });
+
+  it('records a settle inside the handler as an event and a later one as a span', async () => {
+    const raw = new FakeChannel();
+    const channel = wrap(raw);
+    const later: AmqpMessage[] = [];
+    await channel.consume('jobs', (msg) => {
+      if (!msg) return;
+      if (msg.content.toString() === 'now') channel.ack(msg);
+      else later.push(msg);
+    });
+    raw.deliver(roundTrip(channel, raw, 'now'));
+    raw.deliver(roundTrip(channel, raw, 'later'));
+    channel.reject(later[0] as AmqpMessage, false);
+    expect(raw.settles.map((s) => s.op)).toEqual(['ack', 'reject']);
+    expect(eventsOf('ack')).toHaveLength(1);
+    const [reject] = telemetry.spans().filter((s) => s.name === 'reject jobs');
+    const laterProcess = ofKind(SpanKind.CONSUMER)[1];
+    expect(reject?.kind).toBe(SpanKind.CLIENT);
+    expect(reject?.parentSpanContext?.spanId).toBe(laterProcess?.spanContext().spanId);
+    expect(reject?.attributes['messaging.rabbitmq.settle.requeue']).toBe(false);
+    const points = await telemetry.metricPoints();
+    expect(
+      sumMetric(points, METRIC_OPERATION_DURATION, { 'messaging.operation.name': 'ack' }),
+    ).toBe(1);
+    expect(
+      sumMetric(points, METRIC_OPERATION_DURATION, { 'messaging.operation.name': 'reject' }),
+    ).toBe(1);
+  });
+
+  it('records ackAll and nackAll as channel-wide settle spans', async () => {
+    const raw = new FakeChannel();
+    const channel = wrap(raw);
+    await channel.consume('jobs', () => {});
+    channel.ackAll();
+    channel.nackAll(false);
+    expect(raw.settles).toEqual([{ op: 'ackAll' }, { op: 'nackAll', requeue: false }]);
+    const names = ofKind(SpanKind.CLIENT).map((s) => s.name);
+    expect(names).toEqual(['ack jobs', 'nack jobs']);
+  });
+
+  it('passes the broker cancel (null) through to the handler', async () => {
+    const raw = new FakeChannel();
+    const channel = wrap(raw);
+    const seen: unknown[] = [];
+    await channel.consume('jobs', (msg) => seen.push(msg));
+    raw.deliver(null);
+    expect(seen).toEqual([null]);
+    expect(ofKind(SpanKind.CONSUMER)).toHaveLength(0);
+  });
+
+  it('renames rabbitmq attributes when semconv stability is opted in', async () => {
+    const raw = new FakeChannel();
+    const channel = wrap(raw, { semconvStability: 'stable' });
+    await channel.consume('jobs', () => {});
+    raw.deliver(roundTrip(channel, raw));
+    const [process] = ofKind(SpanKind.CONSUMER);
+    expect(process?.attributes['rabbitmq.message.delivery_tag']).toBe(1);
+    expect(process?.attributes).not.toHaveProperty('messaging.rabbitmq.message.delivery_tag');
+    expect(process?.attributes['messaging.system.name']).toBe('rabbitmq');
+  });
+});
+
+describe('traceChannel consume (ackMode auto)', () => {
+  it('acks after a handler succeeds and nacks with requeue when it throws or rejects', async () => {
+    const raw = new FakeChannel();
+    const channel = wrap(raw, { ackMode: 'auto' });
+    await channel.consume('jobs', async (msg) => {
+      if (msg?.content.toString() !== 'ok') throw new Error('nope');
+    });
+    await raw.deliver(roundTrip(channel, raw, 'ok'));
+    await raw.deliver(roundTrip(channel, raw, 'async failure'));
+    expect(raw.settles).toEqual([
+      { op: 'ack', tag: 1, allUpTo: undefined },
+      { op: 'nack', tag: 2, allUpTo: false, requeue: true },
+    ]);
+    expect(eventsOf('ack')).toHaveLength(1);
+    expect(eventsOf('nack')).toHaveLength(1);
+  });
+
+  it('nacks without requeue in dead-letter mode, also for a synchronous throw', async () => {
+    const raw = new FakeChannel();
+    const channel = wrap(raw, { ackMode: 'auto', failureMode: 'dead-letter' });
+    await channel.consume('jobs', () => {
+      throw new Error('sync');
+    });
+    expect(raw.deliver(roundTrip(channel, raw))).toBeUndefined();
+    expect(raw.settles).toEqual([{ op: 'nack', tag: 1, allUpTo: false, requeue: false }]);
+  });
+
+  it('does not settle what the handler settled itself, alone, with allUpTo or ackAll', async () => {
+    const raw = new FakeChannel();
+    const channel = wrap(raw, { ackMode: 'auto' });
+    const held: AmqpMessage[] = [];
+    await channel.consume('jobs', (msg) => {
+      if (!msg) return;
+      const body = msg.content.toString();
+      if (body === 'self') channel.ack(msg);
+      if (body === 'hold') held.push(msg);
+      if (body === 'upto') channel.ack(msg, true);
+      if (body === 'all') channel.ackAll();
+    });
+    raw.deliver(roundTrip(channel, raw, 'self'));
+    raw.deliver(roundTrip(channel, raw, 'upto'));
+    raw.deliver(roundTrip(channel, raw, 'all'));
+    expect(raw.settles.map((s) => s.op)).toEqual(['ack', 'ack', 'ackAll']);
+    expect(held).toEqual([]);
+  });
+
+  it('leaves noAck deliveries unsettled', async () => {
+    const raw = new FakeChannel();
+    const channel = wrap(raw, { ackMode: 'auto' });
+    await channel.consume('jobs', () => {}, { noAck: true });
+    raw.deliver(roundTrip(channel, raw));
+    expect(raw.settles).toEqual([]);
+    expect(ofKind(SpanKind.CONSUMER)).toHaveLength(1);
+  });
+
+  it('resolves without an unhandled error when the channel closed before the auto ack', async () => {
+    const raw = new FakeChannel();
+    const channel = wrap(raw, { ackMode: 'auto' });
+    await channel.consume('jobs', async () => {
+      raw.closed = true;
+    });
+    await expect(raw.deliver(roundTrip(channel, raw))).resolves.toBeUndefined();
+    expect(raw.settles).toEqual([]);
+  });
+});
+
+describe('traceChannel get', () => {
+  it('records a receive span linked to the producer and returns the message', async () => {
+    const raw = new FakeChannel();
+    const channel = wrap(raw);
+    raw.pending.push(roundTrip(channel, raw));
+    const msg = (await channel.get('jobs')) as AmqpMessage;
+    expect(msg.fields.deliveryTag).toBe(1);
+    expect(await channel.get('jobs')).toBe(false);
+    const receives = telemetry.spans().filter((s) => s.name === 'receive jobs');
+    expect(receives).toHaveLength(2);
+    const [send] = ofKind(SpanKind.PRODUCER);
+    expect(receives[0]?.links[0]?.context.spanId).toBe(send?.spanContext().spanId);
+    expect(receives[1]?.links).toEqual([]);
+    channel.ack(msg);
+    const [ack] = telemetry.spans().filter((s) => s.name === 'ack jobs');
+    expect(ack?.spanContext().traceId).toBe(send?.spanContext().traceId);
+  });
+
+  it('supports the callback API and ends the span on the reply', async () => {
+    const raw = new FakeChannel();
+    const channel = wrap(raw);
+    raw.pending.push(roundTrip(channel, raw));
+    const msg = await new Promise<unknown>((resolve) =>
+      channel.get('jobs', {}, (_error: unknown, got: unknown) => resolve(got)),
+    );
+    expect((msg as AmqpMessage).fields.deliveryTag).toBe(1);
+    await vi.waitFor(() =>
+      expect(telemetry.spans().filter((s) => s.name === 'receive jobs')).toHaveLength(1),
+    );
+  });
+});

@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { creationTimeMs, describeDelivery, publishDestination } from '../src/message.js';
+import type { AmqpMessage } from '../src/types.js';
+
+const message = (
+  properties: AmqpMessage['properties'],
+  fields: Partial<AmqpMessage['fields']> = {},
+): AmqpMessage => ({
+  content: Buffer.from(''),
+  fields: {
+    deliveryTag: 7,
+    redelivered: false,
+    exchange: 'users',
+    routingKey: 'created',
+    ...fields,
+  },
+  properties,
+});
+
+describe('publishDestination', () => {
+  it('names the default exchange amq.default and joins exchange and routing key', () => {
+    expect(publishDestination('', 'jobs')).toBe('amq.default:jobs');
+    expect(publishDestination('users', 'user.created')).toBe('users:user.created');
+    expect(publishDestination('fanout', '')).toBe('fanout');
+  });
+});
+
+describe('creationTimeMs', () => {
+  it('prefers the millisecond header, as a number or a string', () => {
+    const timestamp = 1_700_000_000; // seconds
+    expect(
+      creationTimeMs(
+        message({ headers: { timestamp_in_ms: 1_700_000_000_123 }, timestamp }),
+        'timestamp_in_ms',
+      ),
+    ).toBe(1_700_000_000_123);
+    expect(
+      creationTimeMs(message({ headers: { timestamp_in_ms: '1700000000456' } }), 'timestamp_in_ms'),
+    ).toBe(1_700_000_000_456);
+    expect(
+      creationTimeMs(
+        message({ headers: { Timestamp_In_Ms: Buffer.from('1700000000789') } }),
+        'timestamp_in_ms',
+      ),
+    ).toBe(1_700_000_000_789);
+  });
+
+  it('falls back to the seconds timestamp property, and tolerates milliseconds in it', () => {
+    expect(
+      creationTimeMs(message({ headers: {}, timestamp: 1_700_000_000 }), 'timestamp_in_ms'),
+    ).toBe(1_700_000_000_000);
+    expect(creationTimeMs(message({ timestamp: 1_700_000_000_123 }), 'timestamp_in_ms')).toBe(
+      1_700_000_000_123,
+    );
+    expect(
+      creationTimeMs(
+        message({ headers: { timestamp_in_ms: 'garbage' }, timestamp: 10 }),
+        'timestamp_in_ms',
+      ),
+    ).toBe(10_000);
+  });
+
+  it('ignores the header when publishTimeHeader is off, and garbage timestamps', () => {
+    expect(creationTimeMs(message({ headers: { timestamp_in_ms: 5 } }), false)).toBeUndefined();
+    expect(creationTimeMs(message({ timestamp: 'yesterday' }), false)).toBeUndefined();
+    expect(creationTimeMs(message({ timestamp: -1 }), false)).toBeUndefined();
+  });
+});
+
+describe('describeDelivery', () => {
+  it('describes a dead-lettered, redelivered quorum-queue message', () => {
+    const described = describeDelivery(
+      message(
+        {
+          headers: {
+            'x-death': [
+              { count: 2, reason: 'rejected', queue: 'work' },
+              { count: 1, reason: 'expired', queue: 'work.retry' },
+              'garbage',
+            ],
+            'x-first-death-reason': 'rejected',
+            'x-delivery-count': 3,
+          },
+          messageId: 'm-9',
+        },
+        { redelivered: true },
+      ),
+      'work',
+      'timestamp_in_ms',
+    );
+    expect(described).toMatchObject({
+      system: 'rabbitmq',
+      destination: 'work',
+      messageId: 'm-9',
+      deliveryCount: 4,
+      attributes: {
+        'messaging.rabbitmq.message.delivery_tag': 7,
+        'messaging.rabbitmq.message.redelivered': true,
+        'messaging.rabbitmq.destination.routing_key': 'created',
+        'messaging.rabbitmq.message.death_count': 3,
+        'messaging.rabbitmq.message.first_death_reason': 'rejected',
+      },
+    });
+  });
+
+  it('describes a message with no properties at all', () => {
+    const described = describeDelivery(message({}, { routingKey: '' }), 'q', 'timestamp_in_ms');
+    expect(described.messageId).toBeUndefined();
+    expect(described.timestampMs).toBeUndefined();
+    expect(described.deliveryCount).toBeUndefined();
+    expect(described.attributes).toEqual({
+      'messaging.rabbitmq.message.delivery_tag': 7,
+      'messaging.rabbitmq.message.redelivered': false,
+    });
+  });
+});
