@@ -1,6 +1,15 @@
 import { connect } from 'node:net';
 import type { BatonOptions } from '@baton/core';
 import { traceConsumer, traceProducer } from '@baton/kafkajs';
+import {
+  context,
+  defaultTextMapSetter,
+  ROOT_CONTEXT,
+  SpanKind,
+  type TextMapGetter,
+  trace,
+} from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { type Consumer, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import type { Scenario, Variant } from './measure.js';
 
@@ -28,6 +37,51 @@ function reachable(broker: string, timeoutMs = 1500): Promise<boolean> {
   });
 }
 
+// What a team writes by hand without Baton: a send span injected into each message's
+// headers, extraction from the Buffers kafkajs delivers, a process span around the handler.
+const w3c = new W3CTraceContextPropagator();
+const bufferGetter: TextMapGetter<Record<string, unknown>> = {
+  keys: (carrier) => Object.keys(carrier),
+  get: (carrier, key) => {
+    const value = carrier[key];
+    return Buffer.isBuffer(value) ? value.toString() : (value as string | undefined);
+  },
+};
+
+function byHand(options: BatonOptions) {
+  const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer('by-hand');
+  return {
+    async send<M extends object, R>(
+      topic: string,
+      messages: M[],
+      send: (messages: Array<M & { headers: Record<string, string> }>) => Promise<R>,
+    ): Promise<R> {
+      const span = tracer.startSpan(`send ${topic}`, { kind: SpanKind.PRODUCER });
+      const ctx = trace.setSpan(context.active(), span);
+      try {
+        return await send(
+          messages.map((m) => {
+            const headers: Record<string, string> = {};
+            w3c.inject(ctx, headers, defaultTextMapSetter);
+            return { ...m, headers };
+          }),
+        );
+      } finally {
+        span.end();
+      }
+    },
+    async process(topic: string, headers: Record<string, unknown>, handle: () => void) {
+      const parent = w3c.extract(ROOT_CONTEXT, headers, bufferGetter);
+      const span = tracer.startSpan(`process ${topic}`, { kind: SpanKind.CONSUMER }, parent);
+      try {
+        await context.with(trace.setSpan(parent, span), handle);
+      } finally {
+        span.end();
+      }
+    },
+  };
+}
+
 function counter(n: number) {
   let received = 0;
   let resolve: () => void = () => {};
@@ -52,7 +106,7 @@ export async function scenario(): Promise<Scenario | undefined> {
   if (brokers.length === 0 || !(await reachable(brokers[0] as string))) return undefined;
   const kafka = new Kafka({ clientId: 'baton-bench', brokers, logLevel: logLevel.NOTHING });
 
-  async function variant(wrap?: BatonOptions): Promise<Variant> {
+  async function variant(wrap?: BatonOptions, hand?: ReturnType<typeof byHand>): Promise<Variant> {
     const topic = unique('baton-bench');
     const admin = kafka.admin();
     await admin.connect();
@@ -71,11 +125,15 @@ export async function scenario(): Promise<Scenario | undefined> {
     const joined = new Promise<void>((resolve) => {
       rawConsumer.on(rawConsumer.events.GROUP_JOIN, () => resolve());
     });
+    const handle = (value: Buffer | null) => {
+      if (value === null) throw new Error('unexpected tombstone');
+      onMessage();
+    };
     await consumer.run({
-      eachMessage: async ({ message }) => {
-        if (message.value === null) throw new Error('unexpected tombstone');
-        onMessage();
-      },
+      eachMessage: async ({ message }) =>
+        hand
+          ? hand.process(topic, message.headers ?? {}, () => handle(message.value))
+          : handle(message.value),
     });
     await joined; // the group join is set-up, not part of the measured run
     return {
@@ -84,13 +142,12 @@ export async function scenario(): Promise<Scenario | undefined> {
         onMessage = c.onMessage;
         for (let sent = 0; sent < n; sent += SEND_BATCH) {
           const count = Math.min(SEND_BATCH, n - sent);
-          await producer.send({
-            topic,
-            messages: Array.from({ length: count }, (_, i) => ({
-              key: `user-${(sent + i) % 64}`,
-              value: JSON.stringify({ i: sent + i, email: 'someone@example.com' }),
-            })),
-          });
+          const messages = Array.from({ length: count }, (_, i) => ({
+            key: `user-${(sent + i) % 64}`,
+            value: JSON.stringify({ i: sent + i, email: 'someone@example.com' }),
+          }));
+          if (hand) await hand.send(topic, messages, (m) => producer.send({ topic, messages: m }));
+          else await producer.send({ topic, messages });
         }
         await c.done;
       },
@@ -109,6 +166,7 @@ export async function scenario(): Promise<Scenario | undefined> {
     rounds: 3,
     bare: () => variant(),
     baton: (options) => variant(options),
+    handWritten: (options) => variant(undefined, byHand(options)),
   };
 }
 
@@ -183,7 +241,7 @@ function fakeClient() {
 
 /** NOT a broker measurement: Baton's per-message cost around a kafkajs-shaped fake. */
 export async function fakeScenario(): Promise<Scenario> {
-  function variant(wrap?: BatonOptions): Variant {
+  function variant(wrap?: BatonOptions, hand?: ReturnType<typeof byHand>): Variant {
     const fake = fakeClient();
     const producer = wrap ? traceProducer(fake.producer, wrap) : fake.producer;
     const consumer = wrap
@@ -193,13 +251,17 @@ export async function fakeScenario(): Promise<Scenario> {
     let windowTarget = 0;
     let windowResolve: () => void = () => {};
     let received = 0;
+    const handle = (value: Buffer | null) => {
+      if (value === null) throw new Error('unexpected tombstone');
+      received++;
+      if (received === windowTarget) windowResolve();
+      onMessage();
+    };
     void consumer.run({
-      eachMessage: async ({ message }) => {
-        if (message.value === null) throw new Error('unexpected tombstone');
-        received++;
-        if (received === windowTarget) windowResolve();
-        onMessage();
-      },
+      eachMessage: async ({ topic, message }) =>
+        hand
+          ? hand.process(topic, message.headers, () => handle(message.value))
+          : handle(message.value),
     });
     return {
       async run(n) {
@@ -212,10 +274,11 @@ export async function fakeScenario(): Promise<Scenario> {
             windowResolve = r;
           });
           for (; sent < windowTarget; sent++) {
-            await producer.send({
-              topic: 'user.registered',
-              messages: [{ key: `user-${sent % 64}`, value: `{"i":${sent}}` }],
-            });
+            const topic = 'user.registered';
+            const messages = [{ key: `user-${sent % 64}`, value: `{"i":${sent}}` }];
+            if (hand)
+              await hand.send(topic, messages, (m) => producer.send({ topic, messages: m }));
+            else await producer.send({ topic, messages });
           }
           await window;
         }
@@ -232,5 +295,6 @@ export async function fakeScenario(): Promise<Scenario> {
     rounds: 5,
     bare: async () => variant(),
     baton: async (options) => variant(options),
+    handWritten: async (options) => variant(undefined, byHand(options)),
   };
 }

@@ -40,7 +40,10 @@ function publishTopics<R>(
   call: (messagesByTopic: KafkaMessageLike[][]) => R,
 ): R {
   const { telemetry } = settings;
-  const parent = withCorrelation(activeContext());
+  // Several spans must share the caller's context and one correlation id; a single span
+  // (the common case) gets both from core directly.
+  const shared = topics.length > 1 || settings.createSpans;
+  const parent = shared ? withCorrelation(activeContext()) : undefined;
   const injected: KafkaMessageLike[][] = [];
   const step = (index: number): R => {
     const record = topics[index];
@@ -49,7 +52,12 @@ function publishTopics<R>(
     let links: Link[] = [];
     try {
       if (settings.createSpans) {
-        ({ messages, links } = createMessages(telemetry, record.topic, messages, parent));
+        ({ messages, links } = createMessages(
+          telemetry,
+          record.topic,
+          messages,
+          parent ?? activeContext(),
+        ));
       } else if (messages.length > 1) {
         // Core links a single message's own traceparent; a batch's are linked here.
         for (const message of messages) {
@@ -61,7 +69,7 @@ function publishTopics<R>(
       warnOnce(`${PACKAGE_NAME}: message creation contexts`, error);
     }
     const description = describeSend(record.topic, messages);
-    return runWithContext(parent, () =>
+    const publish = () =>
       telemetry.publish(description, (headers, inject) => {
         if (messages.length > 1 && links.length > 0) trace.getActiveSpan()?.addLinks?.(links);
         injected[index] =
@@ -69,8 +77,8 @@ function publishTopics<R>(
             ? [{ ...messages[0], headers }]
             : messages.map((message) => ({ ...message, headers: inject(message.headers) }));
         return step(index + 1);
-      }),
-    );
+      });
+    return parent ? runWithContext(parent, publish) : publish();
   };
   return step(0);
 }
