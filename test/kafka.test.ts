@@ -123,9 +123,9 @@ describe.skipIf(!found)('@baton/kafkajs against Kafka', () => {
   };
   const newConsumer = async (topic: string, groupId: string, options = {}) => {
     const raw = kafka.consumer({ groupId, heartbeatInterval: 500, maxWaitTimeInMs: 100 });
-    await raw.connect();
-    consumers.push(raw);
     const consumer = traceConsumer(raw, { ...providers(), groupId, ...options });
+    await consumer.connect();
+    consumers.push(consumer); // the traced view: its disconnect also stops the lag gauge
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     return consumer;
   };
