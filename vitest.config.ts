@@ -2,14 +2,19 @@ import { defineConfig } from 'vitest/config';
 
 // Tests run against the TypeScript sources (the "@baton/source" export condition), so a
 // stale dist/ can never hide a bug; `npm test` still builds and type-checks everything.
+// Vite applies `resolve.conditions` to client code only; tests run as SSR, so the condition
+// goes in `ssr.resolve` too.
 const resolve = { conditions: ['@baton/source'] };
+const ssr = { resolve: { conditions: ['@baton/source'], externalConditions: ['@baton/source'] } };
 
 export default defineConfig({
   resolve,
+  ssr,
   test: {
     projects: [
       {
         resolve,
+        ssr,
         test: {
           name: 'unit',
           include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
@@ -17,6 +22,7 @@ export default defineConfig({
       },
       {
         resolve,
+        ssr,
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
