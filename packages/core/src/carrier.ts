@@ -16,10 +16,12 @@ function valueToString(value: unknown): string | undefined {
 }
 
 function findKey(carrier: Readonly<Record<string, unknown>>, key: string): string | undefined {
-  if (Object.hasOwn(carrier, key)) return key;
+  if (carrier[key] != null) return key;
   // Headers may arrive with any case (HTTP-style `Traceparent`, hand-written producers).
   for (const candidate of Object.keys(carrier)) {
-    if (candidate.toLowerCase() === key) return candidate;
+    if (candidate !== key && carrier[candidate] != null && candidate.toLowerCase() === key) {
+      return candidate;
+    }
   }
   return undefined;
 }

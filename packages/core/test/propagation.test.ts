@@ -26,6 +26,10 @@ describe('readHeader', () => {
     expect(readHeader(headers, 'timestamp_in_ms')).toBe('1700000000000');
   });
 
+  it('looks past an exact-case key whose value is undefined', () => {
+    expect(readHeader({ traceparent: undefined, Traceparent: TRACEPARENT }, 'traceparent')).toBe(TRACEPARENT);
+  });
+
   it('returns every value of a repeated header and ignores garbage values', () => {
     expect(readHeader({ baggage: [Buffer.from('a=1'), undefined, {}, 'b=2'] }, 'baggage')).toEqual([
       'a=1',
