@@ -97,7 +97,15 @@ export function createConsumer(channel: RawConsumerChannel, config: ConsumerConf
       }
       const description = describeDelivery(message, queue, timeHeader);
       const run = (context: Context) => {
-        if (!noAck) settler.delivered(message, { queue, context, span: trace.getSpan(context) });
+        if (!noAck) {
+          const span = trace.getSpan(context);
+          settler.delivered(message, {
+            queue,
+            context,
+            span,
+            recording: span?.isRecording() === true,
+          });
+        }
         if (!auto) return onMessage(message);
         let result: unknown;
         try {
@@ -144,7 +152,7 @@ export function createConsumer(channel: RawConsumerChannel, config: ConsumerConf
     const delivered = message as AmqpMessage;
     const description = describeDelivery(delivered, queue, timeHeader, 'receive');
     const creation = telemetry.messageContext(description);
-    settler.delivered(delivered, { queue, context: creation, span: undefined });
+    settler.delivered(delivered, { queue, context: creation, span: undefined, recording: false });
     if (!span) return;
     guard('receive telemetry', () => {
       const attributes = { ...description.attributes };

@@ -16,6 +16,11 @@ export interface DeliveryRecord {
   context: Context;
   /** The process span, to put settle events on while it is still open. */
   span: Span | undefined;
+  /**
+   * Whether that span was recording when the message arrived. When it was not (no SDK,
+   * or sampled out), a settle span would not be recorded either: only the metric is.
+   */
+  recording: boolean;
 }
 
 /** The channel methods settling calls (amqplib's own, untouched). */
@@ -42,7 +47,8 @@ const MAX_CACHED_ATTRIBUTES = 256;
 export class Settler {
   private readonly unsettled = new Map<number, DeliveryRecord>();
   private lastDeliveredTag = 0;
-  private readonly metricAttributes = new Map<string, Attributes>();
+  // queue -> settle operation -> metric attributes; bounded by the consumed queues.
+  private readonly metricAttributes = new Map<string, Map<string, Attributes>>();
 
   constructor(
     private readonly channel: RawSettleChannel,
@@ -111,28 +117,36 @@ export class Settler {
       return;
     }
     const record = this.unsettled.get(tag);
-    const attributes: Attributes = { [ATTR_DELIVERY_TAG]: tag };
-    if (allUpTo) attributes[ATTR_SETTLE_MULTIPLE] = true;
-    if (requeue !== undefined) attributes[ATTR_SETTLE_REQUEUE] = requeue;
+    const attributes = (): Attributes => {
+      const built: Attributes = { [ATTR_DELIVERY_TAG]: tag };
+      if (allUpTo) built[ATTR_SETTLE_MULTIPLE] = true;
+      if (requeue !== undefined) built[ATTR_SETTLE_REQUEUE] = requeue;
+      return built;
+    };
     const span = record?.span;
-    if (record !== undefined && span?.isRecording()) {
-      const startMs = performance.now();
-      call();
-      this.forget(tag, allUpTo);
-      guard('settle telemetry', () => {
-        span.addEvent(
-          operationName,
-          applySemconvStability(attributes, this.telemetry.options.semconvStability),
-        );
-        this.recordDuration(record.queue, operationName, startMs);
-      });
-      return;
+    if (record !== undefined && span !== undefined) {
+      const open = record.recording && span.isRecording();
+      if (open || !record.recording) {
+        const startMs = performance.now();
+        call();
+        this.forget(tag, allUpTo);
+        guard('settle telemetry', () => {
+          if (open) {
+            span.addEvent(
+              operationName,
+              applySemconvStability(attributes(), this.telemetry.options.semconvStability),
+            );
+          }
+          this.recordDuration(record.queue, operationName, startMs);
+        });
+        return;
+      }
     }
     const destination =
       record?.queue ?? publishDestination(message.fields.exchange, message.fields.routingKey);
     this.telemetry.clientOperation(
       'settle',
-      { system: SYSTEM, destination, operationName, attributes },
+      { system: SYSTEM, destination, operationName, attributes: attributes() },
       () => {
         call();
         this.forget(tag, allUpTo);
@@ -156,8 +170,14 @@ export class Settler {
 
   private recordDuration(queue: string, operationName: string, startMs: number): void {
     if (!this.telemetry.options.metrics) return;
-    const key = `${operationName}\u0000${queue}`;
-    let attributes = this.metricAttributes.get(key);
+    let byOperation = this.metricAttributes.get(queue);
+    if (byOperation === undefined) {
+      byOperation = new Map();
+      if (this.metricAttributes.size < MAX_CACHED_ATTRIBUTES) {
+        this.metricAttributes.set(queue, byOperation);
+      }
+    }
+    let attributes = byOperation.get(operationName);
     if (attributes === undefined) {
       attributes = applySemconvStability(
         {
@@ -167,8 +187,7 @@ export class Settler {
         },
         this.telemetry.options.semconvStability,
       );
-      if (this.metricAttributes.size < MAX_CACHED_ATTRIBUTES)
-        this.metricAttributes.set(key, attributes);
+      byOperation.set(operationName, attributes);
     }
     this.telemetry.instruments
       .get()

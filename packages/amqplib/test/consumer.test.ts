@@ -91,6 +91,28 @@ describe('traceChannel consume (manual settling)', () => {
     ).toBe(1);
   });
 
+  it('records only the settle metric when spans are not recorded (no SDK)', async () => {
+    const raw = new FakeChannel();
+    const channel = traceChannel(raw, { meterProvider: telemetry.meterProvider });
+    const later: AmqpMessage[] = [];
+    await channel.consume('jobs', (msg) => {
+      if (msg?.content.toString() === 'now') channel.ack(msg);
+      else if (msg) later.push(msg);
+    });
+    raw.deliver(roundTrip(channel, raw, 'now'));
+    raw.deliver(roundTrip(channel, raw, 'later'));
+    channel.nack(later[0] as AmqpMessage);
+    expect(raw.settles.map((s) => s.op)).toEqual(['ack', 'nack']);
+    expect(telemetry.spans()).toEqual([]);
+    const points = await telemetry.metricPoints();
+    expect(
+      sumMetric(points, METRIC_OPERATION_DURATION, { 'messaging.operation.name': 'ack' }),
+    ).toBe(1);
+    expect(
+      sumMetric(points, METRIC_OPERATION_DURATION, { 'messaging.operation.name': 'nack' }),
+    ).toBe(1);
+  });
+
   it('records ackAll and nackAll as channel-wide settle spans', async () => {
     const raw = new FakeChannel();
     const channel = wrap(raw);
