@@ -72,7 +72,10 @@ export function extractContext(
 ): Context {
   const propagator = options.propagator ?? w3cPropagator;
   // The base's own span and baggage must not leak into the message's context.
-  const clean = apiPropagation.deleteBaggage(trace.deleteSpan(base));
+  // Each delete copies the context; a consumer loop's base usually has neither.
+  let clean = base;
+  if (trace.getSpan(base) !== undefined) clean = trace.deleteSpan(clean);
+  if (apiPropagation.getBaggage(clean) !== undefined) clean = apiPropagation.deleteBaggage(clean);
   let ctx = clean;
   try {
     ctx = propagator.extract(clean, headers, getter);

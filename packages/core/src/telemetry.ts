@@ -181,7 +181,7 @@ export class MessagingTelemetry {
     send: (headers: Record<string, unknown>, inject: InjectHeaders) => R,
   ): R {
     const operationName = description.operationName ?? 'send';
-    const startMs = performance.now();
+    const startMs = this.options.metrics ? performance.now() : 0;
     let span: Span | undefined;
     let sendContext: Context = activeContext();
     try {
@@ -257,7 +257,7 @@ export class MessagingTelemetry {
    */
   process<R>(description: MessageDescription, handler: (ctx: Context) => R): R {
     const operationName = description.operationName ?? 'process';
-    const startMs = performance.now();
+    const startMs = this.options.metrics ? performance.now() : 0;
     let span: Span | undefined;
     let handlerContext: Context;
     try {
@@ -332,7 +332,7 @@ export class MessagingTelemetry {
     handler: (scope: BatchScope) => R,
   ): R {
     const operationName = batch.operationName ?? 'process';
-    const startMs = performance.now();
+    const startMs = this.options.metrics ? performance.now() : 0;
     const ambient = activeContext();
     const contexts: Context[] = messages.map((message) =>
       this.safeCreationContext(message, ambient),
@@ -414,7 +414,7 @@ export class MessagingTelemetry {
     fn: (span: Span | undefined) => R,
     parent: Context = activeContext(),
   ): R {
-    const startMs = performance.now();
+    const startMs = this.options.metrics ? performance.now() : 0;
     let span: Span | undefined;
     try {
       span = this.startSpan(

@@ -27,7 +27,9 @@ describe('readHeader', () => {
   });
 
   it('looks past an exact-case key whose value is undefined', () => {
-    expect(readHeader({ traceparent: undefined, Traceparent: TRACEPARENT }, 'traceparent')).toBe(TRACEPARENT);
+    expect(readHeader({ traceparent: undefined, Traceparent: TRACEPARENT }, 'traceparent')).toBe(
+      TRACEPARENT,
+    );
   });
 
   it('returns every value of a repeated header and ignores garbage values', () => {
