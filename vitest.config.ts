@@ -28,7 +28,8 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
-          fileParallelism: false,
+          // Broker tests run one file at a time: they load the brokers and this 2-core machine.
+          poolOptions: { forks: { singleFork: true } },
         },
       },
     ],

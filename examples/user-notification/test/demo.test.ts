@@ -57,7 +57,7 @@ describe('the user/notification demo on the in-process bus', () => {
     for (const title of ['plain', 'caller context', 'retried email', 'malformed context']) {
       const { traceId } = outcome(title);
       const spans = run.spans.filter((s) => s.spanContext().traceId === traceId);
-      const services = new Set(spans.map((s) => s.resource.attributes['service.name']));
+      const services = new Set(spans.map((s) => s.resource?.attributes['service.name']));
       expect(services).toEqual(new Set(['user_service', 'notification_service', 'audit_service']));
       expectTraceTree(spans, {
         name: 'POST /users',
