@@ -1,4 +1,4 @@
-import { connect } from 'node:net';
+import { isReachable } from '@baton/testing';
 
 /** A broker the integration tests may use. */
 export type BrokerName = 'redis' | 'rabbitmq' | 'kafka';
@@ -28,19 +28,6 @@ export function requiredBrokers(): Set<string> {
   );
 }
 
-function reachable(host: string, port: number, timeoutMs = 1500): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
-
 function hostPort(url: string, defaultPort: number): { host: string; port: number } {
   if (!url.includes('://')) {
     const [host = '127.0.0.1', port] = url.split(',')[0]?.split(':') ?? [];
@@ -61,7 +48,7 @@ export async function findBroker(name: BrokerName): Promise<BrokerLookup> {
   const url = fromEnv ?? DEFAULT_URL[name];
   if (!url) return { available: false, reason: `${ENV[name]} is not set` };
   const { host, port } = hostPort(url, DEFAULT_PORT[name]);
-  if (await reachable(host, port)) {
+  if (await isReachable(`${host}:${port}`, DEFAULT_PORT[name])) {
     return { available: true, url, source: fromEnv ? ENV[name] : 'the local default port' };
   }
   return { available: false, reason: `nothing answers at ${host}:${port}` };

@@ -1,6 +1,6 @@
-import { connect } from 'node:net';
 import type { BatonOptions } from '@baton/core';
 import { traceConsumer, traceProducer } from '@baton/kafkajs';
+import { isReachable } from '@baton/testing';
 import {
   context,
   defaultTextMapSetter,
@@ -23,19 +23,7 @@ import type { Scenario, Variant } from './measure.js';
 const WINDOW = 256; // messages in flight at once: a steady flow rather than one huge burst
 const SEND_BATCH = 100; // messages per send() call in the broker scenario
 
-function reachable(broker: string, timeoutMs = 1500): Promise<boolean> {
-  const [host = '127.0.0.1', port = '9092'] = broker.trim().split(':');
-  return new Promise((resolve) => {
-    const socket = connect({ host, port: Number(port) });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
+const reachable = (address: string) => isReachable(address, 9092, 1500);
 
 // What a team writes by hand without Baton: a send span injected into each message's
 // headers, extraction from the Buffers kafkajs delivers, a process span around the handler.

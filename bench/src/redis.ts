@@ -1,5 +1,5 @@
-import { connect } from 'node:net';
 import { createGroupConsumer, traceProducer } from '@baton/ioredis';
+import { isReachable } from '@baton/testing';
 import {
   type Context,
   context,
@@ -23,19 +23,7 @@ const COUNT = 100;
 const BLOCK_MS = 1000;
 const GROUP = 'bench';
 
-function reachable(url: string, timeoutMs = 1500): Promise<boolean> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = connect({ host: hostname, port: Number(port) || 6379 });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
+const reachable = (address: string) => isReachable(address, 6379, 1500);
 
 const unique = (prefix: string) =>
   `${prefix}-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;

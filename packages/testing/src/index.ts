@@ -1,4 +1,5 @@
 export { createLogSink, type LogLine, type LogSink } from './log-sink.js';
+export { isReachable } from './reachable.js';
 export {
   CollectingMetricReader,
   createTestTelemetry,

@@ -1,24 +1,12 @@
-import { connect } from 'node:net';
 import { traceConsumer, traceProducer } from '@baton/kafkajs';
+import { isReachable } from '@baton/testing';
 import { type Consumer, Kafka, type LogEntry, logLevel, Partitioners } from 'kafkajs';
 import type { BusFactoryOptions, DemoBus, Payload } from '../bus.js';
 
 const DEFAULT_BROKERS = '127.0.0.1:9092'; // what `docker compose up -d kafka` exposes
 
 // kafkajs retries an unreachable broker for a long time; the demo should say so at once.
-function reachable(broker: string, timeoutMs = 2000): Promise<boolean> {
-  const [host = '127.0.0.1', port = '9092'] = broker.trim().split(':');
-  return new Promise((resolve) => {
-    const socket = connect({ host, port: Number(port) });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
+const reachable = (address: string) => isReachable(address, 9092, 2000);
 
 // Kafka topic names allow [a-zA-Z0-9._-] only.
 const topicName = (namespace: string, event: string) =>

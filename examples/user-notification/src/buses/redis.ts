@@ -1,5 +1,5 @@
-import { connect } from 'node:net';
 import { createGroupConsumer, type GroupConsumer, traceProducer } from '@baton/ioredis';
+import { isReachable } from '@baton/testing';
 import { Redis } from 'ioredis';
 import type { BusFactoryOptions, DemoBus, Payload } from '../bus.js';
 
@@ -7,19 +7,7 @@ const DEFAULT_URL = 'redis://127.0.0.1:6379'; // what `docker compose up -d redi
 const STREAM_TTL_SECONDS = 3600; // a demo run's streams clean themselves up
 
 // ioredis reconnects to an unreachable server forever; the demo should say so at once.
-function reachable(url: string, timeoutMs = 2000): Promise<boolean> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = connect({ host: hostname, port: Number(port) || 6379 });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
+const reachable = (address: string) => isReachable(address, 6379, 2000);
 
 /**
  * The demo bus over Redis Streams (ioredis wrapped by @baton/ioredis): one stream per
