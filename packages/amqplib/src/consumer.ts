@@ -2,7 +2,9 @@ import {
   ATTR_MESSAGING_MESSAGE_ID,
   applySemconvStability,
   guard,
+  type MessageDescription,
   type MessagingTelemetry,
+  warnOnce,
 } from '@baton/core';
 import { type Context, diag, type Span, trace } from '@opentelemetry/api';
 import { describeDelivery, SYSTEM } from './message.js';
@@ -95,7 +97,14 @@ export function createConsumer(channel: RawConsumerChannel, config: ConsumerConf
         config.onConsumer(queue, false);
         return onMessage(message);
       }
-      const description = describeDelivery(message, queue, timeHeader);
+      let description: MessageDescription;
+      try {
+        description = describeDelivery(message, queue, timeHeader);
+      } catch (error) {
+        // Not shaped like an amqplib delivery: hand it over untraced, as amqplib would.
+        warnOnce('amqplib delivery description', error);
+        return onMessage(message);
+      }
       const run = (context: Context) => {
         if (!noAck) {
           const span = trace.getSpan(context);

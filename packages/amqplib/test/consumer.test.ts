@@ -134,6 +134,17 @@ describe('traceChannel consume (manual settling)', () => {
     expect(ofKind(SpanKind.CONSUMER)).toHaveLength(0);
   });
 
+  it('hands a delivery it cannot describe to the handler untraced', async () => {
+    const raw = new FakeChannel();
+    const channel = wrap(raw);
+    const seen: unknown[] = [];
+    await channel.consume('jobs', (msg) => seen.push(msg));
+    const odd = { content: Buffer.from('x'), fields: { deliveryTag: 1 } } as unknown as AmqpMessage;
+    raw.deliver(odd);
+    expect(seen).toEqual([odd]);
+    expect(ofKind(SpanKind.CONSUMER)).toHaveLength(0);
+  });
+
   it('renames rabbitmq attributes when semconv stability is opted in', async () => {
     const raw = new FakeChannel();
     const channel = wrap(raw, { semconvStability: 'stable' });
