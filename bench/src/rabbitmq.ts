@@ -97,7 +97,7 @@ function handWritten(): { publish: PublishFn; handle: Handle } {
     },
     handle(channel, msg, done) {
       const parent = propagation.extract(context.active(), msg.properties.headers ?? {}, getter);
-      const span = tracer.startSpan(`process ${queue(msg)}`, { kind: SpanKind.CONSUMER }, parent);
+      const span = tracer.startSpan(`process ${queueOf(msg)}`, { kind: SpanKind.CONSUMER }, parent);
       context.with(trace.setSpan(parent, span), () => {
         channel.ack(msg);
         done();
@@ -106,7 +106,7 @@ function handWritten(): { publish: PublishFn; handle: Handle } {
     },
   };
 }
-const queue = (msg: ConsumeMessage) => msg.fields.routingKey;
+const queueOf = (msg: ConsumeMessage) => msg.fields.routingKey;
 
 /** amqplib with and without Baton against RabbitMQ; undefined when it does not answer. */
 export async function scenario(): Promise<Scenario | undefined> {
