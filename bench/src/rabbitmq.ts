@@ -1,6 +1,6 @@
-import { connect as connectTcp } from 'node:net';
 import { traceChannel } from '@baton/amqplib';
 import type { BatonOptions } from '@baton/core';
+import { isReachable } from '@baton/testing';
 import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import amqp, { type Channel, type ConsumeMessage } from 'amqplib';
 import type { Scenario, Variant } from './measure.js';
@@ -13,20 +13,6 @@ import type { Scenario, Variant } from './measure.js';
 const URL_ = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const PREFETCH = 256;
 const BODY = Buffer.from(JSON.stringify({ userId: 'u-123', event: 'user.created' }));
-
-function reachable(url: string, timeoutMs = 1500): Promise<boolean> {
-  const parsed = new URL(url);
-  return new Promise((resolve) => {
-    const socket = connectTcp({ host: parsed.hostname, port: Number(parsed.port) || 5672 });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
 
 type Wrap = (channel: Channel) => Channel;
 type Handle = (channel: Channel, msg: ConsumeMessage, done: () => void) => void;
@@ -110,7 +96,7 @@ const queueOf = (msg: ConsumeMessage) => msg.fields.routingKey;
 
 /** amqplib with and without Baton against RabbitMQ; undefined when it does not answer. */
 export async function scenario(): Promise<Scenario | undefined> {
-  if (!(await reachable(URL_))) return undefined;
+  if (!(await isReachable(URL_, 5672))) return undefined;
   return {
     name: 'rabbitmq (amqplib 0.10, sendToQueue -> consume + ack, noDelay)',
     messages: 10_000,
