@@ -117,8 +117,9 @@ export class Settler {
       return;
     }
     const record = this.unsettled.get(tag);
-    const attributes = (): Attributes => {
-      const built: Attributes = { [ATTR_DELIVERY_TAG]: tag };
+    // The delivery tag is already on the process span; a settle span needs it, an event not.
+    const attributes = (withTag = true): Attributes => {
+      const built: Attributes = withTag ? { [ATTR_DELIVERY_TAG]: tag } : {};
       if (allUpTo) built[ATTR_SETTLE_MULTIPLE] = true;
       if (requeue !== undefined) built[ATTR_SETTLE_REQUEUE] = requeue;
       return built;
@@ -132,10 +133,12 @@ export class Settler {
         this.forget(tag, allUpTo);
         guard('settle telemetry', () => {
           if (open) {
-            span.addEvent(
-              operationName,
-              applySemconvStability(attributes(), this.telemetry.options.semconvStability),
-            );
+            if (allUpTo || requeue !== undefined) {
+              span.addEvent(
+                operationName,
+                applySemconvStability(attributes(false), this.telemetry.options.semconvStability),
+              );
+            } else span.addEvent(operationName);
           }
           this.recordDuration(record.queue, operationName, startMs);
         });
