@@ -63,8 +63,8 @@ type PublishFn = (channel: Channel, queue: string, body: Buffer) => boolean;
 
 // The reference: OpenTelemetry propagation written by hand with the same SDK (inject into
 // a headers copy in a PRODUCER span; extract and run the handler in a CONSUMER span).
-function handWritten(): { publish: PublishFn; handle: Handle } {
-  const tracer = trace.getTracer('hand-written');
+function handWritten(options: BatonOptions): { publish: PublishFn; handle: Handle } {
+  const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer('by-hand');
   const getter = {
     keys: (carrier: Record<string, unknown>) => Object.keys(carrier),
     get: (carrier: Record<string, unknown>, key: string) => {
@@ -103,8 +103,8 @@ export async function scenario(): Promise<Scenario | undefined> {
     rounds: 5,
     bare: () => variant((channel) => channel, ack),
     baton: (options: BatonOptions) => variant((channel) => traceChannel(channel, options), ack),
-    handWritten: () => {
-      const reference = handWritten();
+    handWritten: (options: BatonOptions) => {
+      const reference = handWritten(options);
       return variant((channel) => channel, reference.handle, reference.publish);
     },
   };
