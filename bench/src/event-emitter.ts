@@ -5,6 +5,21 @@ import type { Scenario, Variant } from './measure.js';
 
 // Both variants deliver asynchronously (setImmediate per delivery), as Baton's bus does, so
 // the difference measured is Baton's telemetry and context work, not the scheduling.
+const SEND_ATTRIBUTES = {
+  'messaging.system': 'in_process',
+  'messaging.operation.name': 'send',
+  'messaging.operation.type': 'send',
+  'messaging.destination.name': 'user.registered',
+};
+const processAttributes = (headers: Record<string, string>) => ({
+  'messaging.system': 'in_process',
+  'messaging.operation.name': 'process',
+  'messaging.operation.type': 'process',
+  'messaging.destination.name': 'user.registered',
+  'messaging.consumer.group.name': 'bench',
+  'messaging.message.conversation_id': headers['x-correlation-id'] ?? '',
+});
+
 // Messages in flight at once: a steady flow, as a service sees it, rather than one burst of
 // tens of thousands of queued deliveries (which measures the garbage collector instead).
 const WINDOW = 256;
@@ -63,7 +78,8 @@ export async function scenario(): Promise<Scenario> {
     },
     async handWritten(options): Promise<Variant> {
       // What a team writes without Baton: inject into a headers object on emit, extract it
-      // in the listener, a producer and a consumer span, the handler inside the context.
+      // in the listener, a producer and a consumer span with the same semconv attributes
+      // Baton sets, the handler inside the context.
       const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer('by-hand');
       const emitter = new EventEmitter();
       return {
@@ -75,7 +91,7 @@ export async function scenario(): Promise<Scenario> {
               const parent = propagation.extract(context.active(), headers);
               const span = tracer.startSpan(
                 'process user.registered',
-                { kind: SpanKind.CONSUMER },
+                { kind: SpanKind.CONSUMER, attributes: processAttributes(headers) },
                 parent,
               );
               context.with(trace.setSpan(parent, span), () => w.onMessage(payload));
@@ -85,7 +101,10 @@ export async function scenario(): Promise<Scenario> {
           for (let sent = 0; sent < n; ) {
             const window = w.window(sent);
             for (const end = Math.min(n, sent + WINDOW); sent < end; sent++) {
-              const span = tracer.startSpan('send user.registered', { kind: SpanKind.PRODUCER });
+              const span = tracer.startSpan('send user.registered', {
+                kind: SpanKind.PRODUCER,
+                attributes: SEND_ATTRIBUTES,
+              });
               const headers: Record<string, string> = {};
               propagation.inject(trace.setSpan(context.active(), span), headers);
               const payload = { i: sent };

@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { BatonOptions } from '@baton/core';
 import { context, metrics, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -26,6 +28,8 @@ export interface Scenario {
   messages: number;
   /** Rounds per variant (interleaved; the median is reported). */
   rounds: number;
+  /** Uncounted rounds before the measured one, in the same process. @defaultValue 2 */
+  warmupRounds?: number;
   bare(): Promise<Variant>;
   /** Baton-wrapped; `options` carries the providers (empty for the no-SDK variant). */
   baton(options: BatonOptions): Promise<Variant>;
@@ -101,35 +105,63 @@ const median = (values: number[]) => {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 };
 
-/** Runs bare, Baton with no SDK and Baton with an SDK, interleaved round by round. */
-export async function compare(scenario: Scenario): Promise<Figures[]> {
-  const kinds: string[] = [
-    'bare',
-    'baton, no SDK',
-    'baton + SDK, traces only',
-    'baton + SDK, traces+metrics',
-  ];
-  if (scenario.handWritten) kinds.push('hand-written OTel, traces');
-  const samples = new Map(kinds.map((k) => [k, { cpu: [] as number[], rate: [] as number[] }]));
-  // One warm-up round per variant (JIT, connections), not counted.
-  for (let round = -1; round < scenario.rounds; round++) {
+/** The variants, in the order they are run and reported, and what each one sets up. */
+const VARIANT_SETUP = {
+  bare: { sdk: 'none', code: 'bare' },
+  'baton, no SDK': { sdk: 'none', code: 'baton' },
+  'baton + SDK, traces only': { sdk: 'traces', code: 'baton' },
+  'baton + SDK, traces+metrics': { sdk: 'traces+metrics', code: 'baton' },
+  'hand-written OTel, traces': { sdk: 'traces', code: 'handWritten' },
+} as const;
+export type VariantName = keyof typeof VARIANT_SETUP;
+export const VARIANTS = Object.keys(VARIANT_SETUP) as VariantName[];
+
+/**
+ * Measures one variant in this process: sets it up, runs the warm-up rounds (JIT,
+ * connections) and one measured round of `scenario.messages`, tears it down.
+ */
+export async function measureVariant(scenario: Scenario, name: string) {
+  const setup = VARIANT_SETUP[name as VariantName];
+  if (setup === undefined) throw new Error(`bench: unknown variant "${name}"`);
+  const sdk = setup.sdk === 'none' ? undefined : createDiscardingSdk();
+  let options: BatonOptions = {};
+  if (sdk) {
+    options =
+      setup.sdk === 'traces+metrics' ? sdk.options : { tracerProvider: sdk.options.tracerProvider };
+  }
+  let variant: Variant;
+  if (setup.code === 'bare') variant = await scenario.bare();
+  else if (setup.code === 'handWritten' && scenario.handWritten) {
+    variant = await scenario.handWritten(options);
+  } else variant = await scenario.baton(options);
+  // Warm-up rounds, not counted: V8 needs a few tens of thousands of messages to reach its
+  // steady state (measured: 16 -> 5 -> 3 µs per message over the first three rounds).
+  for (let i = 0; i < (scenario.warmupRounds ?? 2); i++) await variant.run(scenario.messages);
+  const result = await measureOnce(variant, scenario.messages);
+  await variant.teardown();
+  await sdk?.shutdown();
+  return result;
+}
+
+/**
+ * Runs every variant `scenario.rounds` times, interleaved round by round, each round in a
+ * fresh child process (see child.ts), and reports the medians. One run, one machine state.
+ */
+export async function compare(name: string, scenario: Scenario): Promise<Figures[]> {
+  const kinds = VARIANTS.filter(
+    (k) => VARIANT_SETUP[k].code !== 'handWritten' || scenario.handWritten,
+  );
+  const samples = new Map(
+    kinds.map((k) => [k as string, { cpu: [] as number[], rate: [] as number[] }]),
+  );
+  const child = fileURLToPath(new URL('./child.js', import.meta.url));
+  for (let round = 0; round < scenario.rounds; round++) {
     for (const kind of kinds) {
-      const sdk = kind.includes('SDK') || kind.includes('OTel') ? createDiscardingSdk() : undefined;
-      let options: BatonOptions = {};
-      if (sdk) {
-        options = kind.includes('metrics')
-          ? sdk.options
-          : { tracerProvider: sdk.options.tracerProvider };
-      }
-      let variant: Variant;
-      if (kind === 'bare') variant = await scenario.bare();
-      else if (kind.startsWith('hand-written') && scenario.handWritten) {
-        variant = await scenario.handWritten(options);
-      } else variant = await scenario.baton(options);
-      const result = await measureOnce(variant, scenario.messages);
-      await variant.teardown();
-      await sdk?.shutdown();
-      if (round < 0) continue;
+      const output = execFileSync(process.execPath, [child, name, kind], { encoding: 'utf8' });
+      const result = JSON.parse(output.trim().split('\n').at(-1) ?? '{}') as {
+        cpuUs: number;
+        perSecond: number;
+      };
       samples.get(kind)?.cpu.push(result.cpuUs);
       samples.get(kind)?.rate.push(result.perSecond);
     }
@@ -145,7 +177,7 @@ export async function compare(scenario: Scenario): Promise<Figures[]> {
 export function report(scenario: Scenario, figures: Figures[]): string {
   const bare = figures[0];
   const lines = [
-    `\n${scenario.name}: ${scenario.messages} messages x ${scenario.rounds} rounds (median), one process, one run`,
+    `\n${scenario.name}: ${scenario.messages} messages x ${scenario.rounds} rounds (median), each round in a fresh process after a warm-up round, variants interleaved, one run`,
     `  ${'variant'.padEnd(30)} ${'CPU µs/msg'.padStart(11)} ${'added µs/msg'.padStart(13)} ${'msgs/s'.padStart(10)} ${'vs bare'.padStart(8)}`,
   ];
   for (const f of figures) {

@@ -178,7 +178,7 @@ export class MessagingTelemetry {
    */
   publish<R>(
     description: PublishDescription,
-    send: (headers: Record<string, unknown>, inject: InjectHeaders) => R,
+    send: (headers: Record<string, unknown>, inject: InjectHeaders, ctx: Context) => R,
   ): R {
     const operationName = description.operationName ?? 'send';
     const startMs = this.options.metrics ? performance.now() : 0;
@@ -226,28 +226,31 @@ export class MessagingTelemetry {
       guard('publishHook', () => hook(hookSpan, { description, headers }));
     }
     const started = span;
-    if (started === undefined) return runWithContext(sendContext, send, headers, inject);
-    return settleWith(
-      () => runWithContext(sendContext, send, headers, inject),
-      (error, failed) => {
-        try {
-          endSpan(started, error, failed);
-          this.recordMetrics(
-            description,
-            operationName,
-            'send',
-            startMs,
-            error,
-            failed,
-            'sent',
-            'operationDuration',
-            description.messageCount ?? 1,
-          );
-        } catch (telemetryError) {
-          warnOnce('publish telemetry', telemetryError);
-        }
-      },
-    );
+    // Client calls run inside the send span, so a client's own instrumentation nests under
+    // it; an in-process send has no client call and gets the context as an argument.
+    const call =
+      description.injectHeaders === false
+        ? () => send(headers, inject, ctx)
+        : () => runWithContext(ctx, send, headers, inject, ctx);
+    if (started === undefined) return call();
+    return settleWith(call, (error, failed) => {
+      try {
+        endSpan(started, error, failed);
+        this.recordMetrics(
+          description,
+          operationName,
+          'send',
+          startMs,
+          error,
+          failed,
+          'sent',
+          'operationDuration',
+          description.messageCount ?? 1,
+        );
+      } catch (telemetryError) {
+        warnOnce('publish telemetry', telemetryError);
+      }
+    });
   }
 
   /**

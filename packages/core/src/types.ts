@@ -68,8 +68,10 @@ export interface PublishDescription extends MessageDescription {
    */
   preserveExistingContext?: boolean;
   /**
-   * Set `false` when the message travels in-process with its context as an object and
-   * needs no headers: `send` then receives an empty frozen object. @defaultValue true
+   * Set `false` when the message travels in-process with its context as an object: no
+   * headers are injected (`send` receives an empty frozen object) and `send` is not run
+   * inside the send span's context, which it receives as its third argument instead.
+   * @defaultValue true
    */
   injectHeaders?: boolean;
   /**

@@ -1,9 +1,4 @@
-import {
-  activeContext,
-  type HeaderCarrier,
-  type MessageDescription,
-  MessagingTelemetry,
-} from '@baton/core';
+import { type HeaderCarrier, type MessageDescription, MessagingTelemetry } from '@baton/core';
 import { diag } from '@opentelemetry/api';
 import type {
   DeliveryInfo,
@@ -97,9 +92,9 @@ export class EventBus<Events extends EventMap> {
    */
   publish<E extends keyof Events & string>(event: E, payload: Events[E]): void {
     const description = { system: EVENT_EMITTER_SYSTEM, destination: event, injectHeaders: false };
-    this.telemetry.publish(description, () => {
-      // Inside the send span: its context is the creation context of every delivery.
-      this.dispatch(event, payload, { context: activeContext() }, Date.now());
+    this.telemetry.publish(description, (_headers, _inject, sendContext) => {
+      // The send span's context is the creation context of every delivery.
+      this.dispatch(event, payload, { context: sendContext }, Date.now());
     });
   }
 
