@@ -4,7 +4,6 @@ import {
   propagation,
   type Span,
   SpanKind,
-  SpanStatusCode,
   type Tracer,
   trace,
 } from '@opentelemetry/api';
@@ -22,6 +21,7 @@ import { guard, warnOnce } from './diag.js';
 import { InstrumentSource, withErrorType } from './metrics.js';
 import { type ResolvedBatonOptions, resolveBatonOptions } from './options.js';
 import { extractContext, injectContext } from './propagation.js';
+import { EMPTY_HEADERS, elapsedSeconds, endSpan, settleWith } from './settle.js';
 import type { BatonOptions, MessageDescription, PublishDescription } from './types.js';
 
 /** Gives the send callback an injected copy of any other headers object (batch sends). */
@@ -42,55 +42,6 @@ export interface InstrumentationScope {
   name: string;
   version: string;
 }
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as PromiseLike<unknown>).then === 'function'
-  );
-}
-
-// Runs `fn` and calls `finish` exactly once when it settles (sync or async). The result or
-// error of `fn` passes through unchanged; `finish` never throws (it is guarded by callers).
-function settleWith<R>(fn: () => R, finish: (error: unknown, failed: boolean) => void): R {
-  let result: R;
-  try {
-    result = fn();
-  } catch (error) {
-    finish(error, true);
-    throw error;
-  }
-  if (isPromiseLike(result)) {
-    return (result as PromiseLike<unknown>).then(
-      (value) => {
-        finish(undefined, false);
-        return value;
-      },
-      (error: unknown) => {
-        finish(error, true);
-        throw error;
-      },
-    ) as R;
-  }
-  finish(undefined, false);
-  return result;
-}
-
-function endSpan(span: Span, error: unknown, failed: boolean): void {
-  if (failed) {
-    if (error instanceof Error) span.recordException(error);
-    span.setStatus({
-      code: SpanStatusCode.ERROR,
-      message: error instanceof Error ? error.message : String(error),
-    });
-    span.setAttribute('error.type', errorType(error));
-  }
-  span.end();
-}
-
-const elapsedSeconds = (startMs: number) => (performance.now() - startMs) / 1000;
-const EMPTY_HEADERS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
 /**
  * All of Baton's messaging semantics, the same for every bus. Adapters describe messages

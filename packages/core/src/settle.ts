@@ -1,0 +1,51 @@
+import { type Span, SpanStatusCode } from '@opentelemetry/api';
+import { errorType } from './attributes.js';
+
+export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  );
+}
+
+// Runs `fn` and calls `finish` exactly once when it settles (sync or async). The result or
+// error of `fn` passes through unchanged; `finish` never throws (it is guarded by callers).
+export function settleWith<R>(fn: () => R, finish: (error: unknown, failed: boolean) => void): R {
+  let result: R;
+  try {
+    result = fn();
+  } catch (error) {
+    finish(error, true);
+    throw error;
+  }
+  if (isPromiseLike(result)) {
+    return (result as PromiseLike<unknown>).then(
+      (value) => {
+        finish(undefined, false);
+        return value;
+      },
+      (error: unknown) => {
+        finish(error, true);
+        throw error;
+      },
+    ) as R;
+  }
+  finish(undefined, false);
+  return result;
+}
+
+export function endSpan(span: Span, error: unknown, failed: boolean): void {
+  if (failed) {
+    if (error instanceof Error) span.recordException(error);
+    span.setStatus({
+      code: SpanStatusCode.ERROR,
+      message: error instanceof Error ? error.message : String(error),
+    });
+    span.setAttribute('error.type', errorType(error));
+  }
+  span.end();
+}
+
+export const elapsedSeconds = (startMs: number) => (performance.now() - startMs) / 1000;
+export const EMPTY_HEADERS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
