@@ -19,7 +19,13 @@ function findKey(carrier: Readonly<Record<string, unknown>>, key: string): strin
   if (carrier[key] != null) return key;
   // Headers may arrive with any case (HTTP-style `Traceparent`, hand-written producers).
   for (const candidate of Object.keys(carrier)) {
-    if (candidate !== key && carrier[candidate] != null && candidate.toLowerCase() === key) {
+    // Length first: most keys differ in length, and toLowerCase allocates.
+    if (
+      candidate.length === key.length &&
+      candidate !== key &&
+      carrier[candidate] != null &&
+      candidate.toLowerCase() === key
+    ) {
       return candidate;
     }
   }
