@@ -9,7 +9,8 @@ import type { RequestOutcome } from './report.js';
 import { demoRequests, sendRequest } from './requests.js';
 
 const SERVICES = ['audit_service', 'notification_service', 'user_service'] as const;
-const serviceMain = fileURLToPath(new URL('./service-main.js', import.meta.url));
+// From dist/ and from src/ (tests) alike: the services always run as built JavaScript.
+const serviceMain = fileURLToPath(new URL('../dist/service-main.js', import.meta.url));
 
 /**
  * Runs user_service, notification_service and audit_service as three processes over a real
