@@ -211,4 +211,28 @@ describe('MessagingTelemetry.publish / process', () => {
     const sent = points.find((p) => p.name === 'messaging.client.sent.messages');
     expect(sent?.attributes['messaging.operation.type']).toBe('send');
   });
+
+  it('sums message counts across Baton instances sharing a meter, per error type', async () => {
+    const first = make();
+    const second = make();
+    first.publish({ system: 'test', destination: 'shared' }, () => undefined);
+    second.publish({ system: 'test', destination: 'shared' }, () => undefined);
+    for (const baton of [first, second, second]) {
+      await baton
+        .process({ system: 'test', destination: 'shared' }, async () => {
+          throw new RangeError('no');
+        })
+        .catch(() => undefined);
+    }
+    const points = await telemetry.metricPoints();
+    const sent = points.filter((p) => p.name === 'messaging.client.sent.messages');
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.value).toBe(2);
+    expect(
+      sumMetric(points, 'messaging.client.consumed.messages', { 'error.type': 'RangeError' }),
+    ).toBe(3);
+    // Counters stay cumulative across collections.
+    first.publish({ system: 'test', destination: 'shared' }, () => undefined);
+    expect(sumMetric(await telemetry.metricPoints(), 'messaging.client.sent.messages')).toBe(3);
+  });
 });
