@@ -177,7 +177,7 @@ export async function compare(name: string, scenario: Scenario): Promise<Figures
 export function report(scenario: Scenario, figures: Figures[]): string {
   const bare = figures[0];
   const lines = [
-    `\n${scenario.name}: ${scenario.messages} messages x ${scenario.rounds} rounds (median), each round in a fresh process after a warm-up round, variants interleaved, one run`,
+    `\n${scenario.name}: ${scenario.messages} messages x ${scenario.rounds} rounds (median), each round in a fresh process after warm-up rounds, variants interleaved, one run`,
     `  ${'variant'.padEnd(30)} ${'CPU µs/msg'.padStart(11)} ${'added µs/msg'.padStart(13)} ${'msgs/s'.padStart(10)} ${'vs bare'.padStart(8)}`,
   ];
   for (const f of figures) {
