@@ -404,6 +404,30 @@ export class MessagingTelemetry {
   }
 
   /**
+   * Starts and ends a `create <destination>` PRODUCER span (the semconv create operation,
+   * one per message of a batch) under `parent`, and returns the message's creation context:
+   * `parent` with that span. Inject it into the message so its consumers descend from it.
+   * On a telemetry failure, returns `parent`.
+   */
+  createContext(description: MessageDescription, parent: Context = activeContext()): Context {
+    try {
+      const span = this.startSpan(
+        description,
+        description.operationName ?? 'create',
+        'create',
+        SpanKind.PRODUCER,
+        parent,
+        getCorrelationId(parent),
+      );
+      span.end();
+      return trace.setSpan(parent, span);
+    } catch (error) {
+      warnOnce('create telemetry', error);
+      return parent;
+    }
+  }
+
+  /**
    * The context a message was created in: its producer's span, baggage and correlation id
    * (in `'link'` mode incoming baggage is dropped). For people with their own consume loop.
    */
@@ -461,10 +485,12 @@ export class MessagingTelemetry {
   }
 
   private userCreationLinks(description: PublishDescription): Link[] | undefined {
-    if (!description.preserveExistingContext) return undefined;
+    const given = description.links;
+    if (!description.preserveExistingContext) return given;
     const existing = readFirstHeader(description.headers, TRACE_PARENT_HEADER);
     const parsed = existing ? parseTraceParent(existing) : null;
-    return parsed ? [{ context: parsed }] : undefined;
+    if (!parsed) return given;
+    return given === undefined ? [{ context: parsed }] : [...given, { context: parsed }];
   }
 
   private recordTimeInQueue(description: MessageDescription, operationName: string): void {

@@ -1,6 +1,7 @@
 import type {
   Attributes,
   Context,
+  Link,
   MeterProvider,
   Span,
   TextMapPropagator,
@@ -74,6 +75,11 @@ export interface PublishDescription extends MessageDescription {
    * @defaultValue true
    */
   injectHeaders?: boolean;
+  /**
+   * Links to the creation contexts of the messages of this call (a batch whose messages
+   * have their own create spans or carried their own `traceparent`), set at span start.
+   */
+  links?: Link[];
   /**
    * Header to stamp with the publish time in ms (for buses without a native ms timestamp),
    * unless the caller already set it.

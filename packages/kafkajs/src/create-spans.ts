@@ -1,25 +1,15 @@
 import {
-  ATTR_MESSAGING_DESTINATION_NAME,
-  ATTR_MESSAGING_DESTINATION_PARTITION_ID,
-  ATTR_MESSAGING_MESSAGE_CONVERSATION_ID,
-  ATTR_MESSAGING_OPERATION_NAME,
-  ATTR_MESSAGING_OPERATION_TYPE,
-  ATTR_MESSAGING_SYSTEM,
-  applySemconvStability,
   extractContext,
-  getCorrelationId,
   injectContext,
   type MessagingTelemetry,
   readFirstHeader,
   TRACE_PARENT_HEADER,
 } from '@baton/core';
 import {
-  type Attributes,
   type Context,
   isSpanContextValid,
   type Link,
   ROOT_CONTEXT,
-  SpanKind,
   trace,
 } from '@opentelemetry/api';
 import { ATTR_KAFKA_MESSAGE_KEY, KAFKA_SYSTEM } from './describe.js';
@@ -40,9 +30,7 @@ export function existingCreationLink(message: KafkaMessageLike): Link | undefine
   return spanContext && isSpanContextValid(spanContext) ? { context: spanContext } : undefined;
 }
 
-// Core has no `create` operation yet, so the adapter starts semconv create spans itself
-// (https://opentelemetry.io/docs/specs/semconv/messaging/messaging-spans/#operation-types):
-// one per message, ended at once, whose context the message carries.
+/** One `create <topic>` span per message (core's create operation), whose context it carries. */
 export function createMessages(
   telemetry: MessagingTelemetry,
   topic: string,
@@ -56,31 +44,20 @@ export function createMessages(
       links.push(existing);
       return message; // the user's own creation context wins
     }
-    const attributes: Attributes = {
-      [ATTR_MESSAGING_SYSTEM]: KAFKA_SYSTEM,
-      [ATTR_MESSAGING_OPERATION_NAME]: 'create',
-      [ATTR_MESSAGING_OPERATION_TYPE]: 'create',
-      [ATTR_MESSAGING_DESTINATION_NAME]: topic,
-    };
-    const correlationId = getCorrelationId(parent);
-    if (correlationId !== undefined) {
-      attributes[ATTR_MESSAGING_MESSAGE_CONVERSATION_ID] = correlationId;
-    }
-    if (message.partition !== undefined) {
-      attributes[ATTR_MESSAGING_DESTINATION_PARTITION_ID] = String(message.partition);
-    }
-    if (typeof message.key === 'string') attributes[ATTR_KAFKA_MESSAGE_KEY] = message.key;
-    const span = telemetry.tracer.startSpan(
-      `create ${topic}`,
+    const ctx = telemetry.createContext(
       {
-        kind: SpanKind.PRODUCER,
-        attributes: applySemconvStability(attributes, telemetry.options.semconvStability),
+        system: KAFKA_SYSTEM,
+        destination: topic,
+        ...(message.partition !== undefined && { partition: message.partition }),
+        ...(typeof message.key === 'string' && {
+          attributes: { [ATTR_KAFKA_MESSAGE_KEY]: message.key },
+        }),
       },
       parent,
     );
-    span.end();
-    links.push({ context: span.spanContext() });
-    const headers = injectContext(message.headers ?? undefined, trace.setSpan(parent, span), {
+    const spanContext = trace.getSpanContext(ctx);
+    if (spanContext) links.push({ context: spanContext });
+    const headers = injectContext(message.headers ?? undefined, ctx, {
       ...(telemetry.options.propagator && { propagator: telemetry.options.propagator }),
     });
     return { ...message, headers };

@@ -7,7 +7,7 @@ import {
   setCorrelationId,
   warnOnce,
 } from '@baton/core';
-import { type Context, type Link, trace } from '@opentelemetry/api';
+import type { Context, Link } from '@opentelemetry/api';
 import { createMessages, existingCreationLink } from './create-spans.js';
 import { describeSend } from './describe.js';
 import { delegateTo } from './proxy.js';
@@ -59,7 +59,6 @@ function publishTopics<R>(
           parent ?? activeContext(),
         ));
       } else if (messages.length > 1) {
-        // Core links a single message's own traceparent; a batch's are linked here.
         for (const message of messages) {
           const link = existingCreationLink(message);
           if (link) links.push(link);
@@ -68,10 +67,13 @@ function publishTopics<R>(
     } catch (error) {
       warnOnce(`${PACKAGE_NAME}: message creation contexts`, error);
     }
-    const description = describeSend(record.topic, messages);
+    // A single message's own traceparent is linked by core (preserveExistingContext).
+    const description = {
+      ...describeSend(record.topic, messages),
+      ...(messages.length > 1 && links.length > 0 && { links }),
+    };
     const publish = () =>
       telemetry.publish(description, (headers, inject) => {
-        if (messages.length > 1 && links.length > 0) trace.getActiveSpan()?.addLinks?.(links);
         injected[index] =
           messages.length === 1 && messages[0]
             ? [{ ...messages[0], headers }]
