@@ -35,7 +35,6 @@ export interface RawSettleChannel {
 // With prefetch the broker bounds unsettled deliveries; without, this bounds Baton's memory
 // (the oldest records are forgotten: their settles are still traced, in the active context).
 const MAX_UNSETTLED = 10_000;
-const MAX_CACHED_ATTRIBUTES = 256;
 
 /**
  * Traced `ack` / `nack` / `reject` / `ackAll` / `nackAll`. A settle inside the handler is an
@@ -48,7 +47,6 @@ export class Settler {
   private readonly unsettled = new Map<number, DeliveryRecord>();
   private lastDeliveredTag = 0;
   // queue -> settle operation -> metric attributes; bounded by the consumed queues.
-  private readonly metricAttributes = new Map<string, Map<string, Attributes>>();
 
   constructor(
     private readonly channel: RawSettleChannel,
@@ -172,28 +170,10 @@ export class Settler {
   }
 
   private recordDuration(queue: string, operationName: string, startMs: number): void {
-    if (!this.telemetry.options.metrics) return;
-    let byOperation = this.metricAttributes.get(queue);
-    if (byOperation === undefined) {
-      byOperation = new Map();
-      if (this.metricAttributes.size < MAX_CACHED_ATTRIBUTES) {
-        this.metricAttributes.set(queue, byOperation);
-      }
-    }
-    let attributes = byOperation.get(operationName);
-    if (attributes === undefined) {
-      attributes = applySemconvStability(
-        {
-          'messaging.system': SYSTEM,
-          'messaging.operation.name': operationName,
-          'messaging.destination.name': queue,
-        },
-        this.telemetry.options.semconvStability,
-      );
-      byOperation.set(operationName, attributes);
-    }
-    this.telemetry.instruments
-      .get()
-      .operationDuration.record((performance.now() - startMs) / 1000, attributes);
+    this.telemetry.recordOperationDuration(
+      'settle',
+      { system: SYSTEM, destination: queue, operationName },
+      startMs,
+    );
   }
 }

@@ -404,6 +404,30 @@ export class MessagingTelemetry {
   }
 
   /**
+   * Records `messaging.client.operation.duration` for an operation an adapter timed itself
+   * without a span of its own (e.g. an ack written as an event on the process span).
+   * `startMs` is a `performance.now()` reading.
+   */
+  recordOperationDuration(
+    operationType: OperationType,
+    description: MessageDescription & { operationName: string },
+    startMs: number,
+  ): void {
+    guard('operation metrics', () =>
+      this.recordMetrics(
+        description,
+        description.operationName,
+        operationType,
+        startMs,
+        undefined,
+        false,
+        undefined,
+        'operationDuration',
+      ),
+    );
+  }
+
+  /**
    * Starts and ends a `create <destination>` PRODUCER span (the semconv create operation,
    * one per message of a batch) under `parent`, and returns the message's creation context:
    * `parent` with that span. Inject it into the message so its consumers descend from it.

@@ -235,4 +235,20 @@ describe('MessagingTelemetry.publish / process', () => {
     first.publish({ system: 'test', destination: 'shared' }, () => undefined);
     expect(sumMetric(await telemetry.metricPoints(), 'messaging.client.sent.messages')).toBe(3);
   });
+
+  it('records an operation duration timed by an adapter, with the settle operation type', async () => {
+    const baton = make();
+    baton.recordOperationDuration(
+      'settle',
+      { system: 'test', destination: 'q', operationName: 'ack' },
+      performance.now() - 2,
+    );
+    const points = await telemetry.metricPoints();
+    const ack = points.find((p) => p.name === 'messaging.client.operation.duration');
+    expect(ack?.attributes).toMatchObject({
+      'messaging.operation.name': 'ack',
+      'messaging.operation.type': 'settle',
+    });
+    expect(ack?.histogram?.min).toBeGreaterThanOrEqual(0.001);
+  });
 });
