@@ -55,7 +55,8 @@ export function traceProducer(client: ProducerClient, options?: BatonOptions): S
       return telemetry.publish(describe(stream, fields, addOptions), (entryFields) => {
         const span = trace.getActiveSpan();
         const reply = client.xadd(stream, ...xaddArguments(entryFields, addOptions));
-        if (span === undefined) return reply;
+        // Only a recording span keeps the id: skip the extra promise otherwise.
+        if (span === undefined || !span.isRecording()) return reply;
         return reply.then((id) => {
           recordEntryId(span, id);
           return id;
