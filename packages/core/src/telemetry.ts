@@ -7,7 +7,6 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
-import { parseTraceParent, TRACE_PARENT_HEADER } from '@opentelemetry/core';
 import { AttributeCache, errorType, messageAttributes, type OperationType } from './attributes.js';
 import { readFirstHeader } from './carrier.js';
 import { activeContext, runWithContext } from './context-scope.js';
@@ -23,6 +22,7 @@ import { type ResolvedBatonOptions, resolveBatonOptions } from './options.js';
 import { extractContext, injectContext } from './propagation.js';
 import { EMPTY_HEADERS, elapsedSeconds, endSpan, settleWith } from './settle.js';
 import type { BatonOptions, MessageDescription, PublishDescription } from './types.js';
+import { parseTraceParent, TRACE_PARENT_HEADER } from './w3c/traceparent.js';
 
 /** Gives the send callback an injected copy of any other headers object (batch sends). */
 export type InjectHeaders = <H extends Record<string, unknown>>(
