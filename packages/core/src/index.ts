@@ -4,6 +4,7 @@ export {
   headerGetter,
   headerSetter,
   readFirstHeader,
+  readFirstValidHeader,
   readHeader,
 } from './carrier.js';
 export { activeContext, runWithContext } from './context-scope.js';
@@ -41,6 +42,8 @@ export {
 export {
   BAGGAGE_HEADER,
   CONTEXT_HEADERS,
+  type EdgeBaggageTrust,
+  type EdgeOptions,
   type ExtractOptions,
   edgeContext,
   extractContext,
@@ -86,3 +89,12 @@ export type {
   PublishHook,
   PublishHookInfo,
 } from './types.js';
+export {
+  MAX_BAGGAGE_LENGTH,
+  MAX_BAGGAGE_MEMBER_LENGTH,
+  MAX_BAGGAGE_MEMBERS,
+  parseBaggage,
+  serializeBaggage,
+} from './w3c/baggage.js';
+export { W3CPropagator } from './w3c/propagator.js';
+export { formatTraceParent, KNOWN_TRACE_FLAGS, parseTraceParent } from './w3c/traceparent.js';

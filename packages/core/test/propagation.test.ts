@@ -144,7 +144,7 @@ describe('correlation ids', () => {
     const base = trace.setSpan(ROOT_CONTEXT, server);
     const ctx = edgeContext(
       { traceparent: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`, 'x-correlation-id': 'edge-7' },
-      base,
+      { base },
     );
     expect(trace.getSpanContext(ctx)?.spanId).toBe('1111111111111111');
     expect(getCorrelationId(ctx)).toBe('edge-7');
