@@ -5,7 +5,10 @@ export type PinoMixin = (mergeObject: object, level: number, logger?: unknown) =
 export interface BatonMixinOptions {
   /**
    * Baggage entries copied onto every line, e.g. `['tenant_id', 'user_id']`. Only these
-   * keys are logged: baggage comes from other services and may be untrusted.
+   * keys are logged: baggage comes from other services and may be untrusted. A key that
+   * names a field the logger writes itself (`level`, `time`, `msg`, `err`, `pid`,
+   * `hostname`, `name`, Baton's own fields, the logger's message/error keys and its
+   * bindings) is never written from baggage.
    * @defaultValue []
    */
   baggageKeys?: readonly string[];

@@ -3,7 +3,7 @@ import { createLogSink, createTestTelemetry, type TestTelemetry } from '@baton/t
 import { context, diag, propagation, trace } from '@opentelemetry/api';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { batonMixin, createLogger } from '../src/index.js';
+import { batonMixin, correlationFields, createLogger } from '../src/index.js';
 
 let telemetry: TestTelemetry;
 beforeEach(() => {
@@ -38,7 +38,10 @@ describe('batonMixin', () => {
       { baton: { baggageKeys: ['tenant_id', 'user_id'], maxBaggageValueLength: 8 } },
       sink.stream,
     );
-    const ctx = edgeContext({ baggage: 'tenant_id=acme,secret=hunter2,user_id=0123456789abcdef' });
+    const ctx = edgeContext(
+      { baggage: 'tenant_id=acme,secret=hunter2,user_id=0123456789abcdef' },
+      { trustBaggage: 'all' },
+    );
     runWithContext(ctx, () => logger.info('with baggage'));
     const line = sink.lines()[0];
     expect(line).toMatchObject({ tenant_id: 'acme', user_id: '01234567' });
@@ -82,7 +85,9 @@ describe('batonMixin', () => {
       { baton: { baggageKeys: ['tenant_id'], maxBaggageValueLength: -1 } },
       sink.stream,
     );
-    runWithContext(edgeContext({ baggage: 'tenant_id=acme' }), () => logger.info('x'));
+    runWithContext(edgeContext({ baggage: 'tenant_id=acme' }, { trustBaggage: 'all' }), () =>
+      logger.info('x'),
+    );
     expect(sink.lines()[0]).toMatchObject({ tenant_id: 'acme' });
     expect(warn).toHaveBeenCalledWith(
       expect.stringMatching(/^@baton\/pino: ignoring invalid maxBaggageValueLength/),
@@ -104,5 +109,40 @@ describe('batonMixin', () => {
     );
     withCorrelationId('still-1', () => logger.info('survives'));
     expect(sink.lines()[0]).toMatchObject({ msg: 'survives', correlation_id: 'still-1' });
+  });
+
+  it('never lets a baggage key write a field the logger writes itself', () => {
+    const warn = vi.spyOn(diag, 'warn').mockImplementation(() => {});
+    const raw: string[] = [];
+    const logger = createLogger(
+      { name: 'svc', baton: { baggageKeys: ['level', 'time', 'msg', 'service', 'tenant_id'] } },
+      { write: (line: string) => void raw.push(line) },
+    ).child({ service: 'billing' });
+    const hostile = 'level=60,time=0,msg=spoofed,service=evil,tenant_id=acme';
+    runWithContext(edgeContext({ baggage: hostile }, { trustBaggage: 'all' }), () =>
+      logger.info('real message'),
+    );
+    const line = raw[0] ?? '';
+    for (const key of ['level', 'time', 'msg', 'service', 'name']) {
+      expect(line.split(`"${key}":`).length - 1, key).toBe(1);
+    }
+    expect(JSON.parse(line)).toMatchObject({
+      level: 30,
+      msg: 'real message',
+      service: 'billing',
+      tenant_id: 'acme',
+    });
+    expect(warn).toHaveBeenCalledWith(
+      expect.stringMatching(/^@baton\/pino: ignoring baggageKeys .*level, time, msg/),
+    );
+  });
+
+  it('leaves reserved names out when correlationFields is called directly', () => {
+    const ctx = edgeContext({ baggage: 'level=60,tenant_id=acme' }, { trustBaggage: 'all' });
+    const fields = runWithContext(ctx, () =>
+      correlationFields({ baggageKeys: ['level', 'tenant_id'] }),
+    );
+    expect(fields).not.toHaveProperty('level');
+    expect(fields.tenant_id).toBe('acme');
   });
 });
