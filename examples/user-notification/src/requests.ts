@@ -17,12 +17,14 @@ export function demoRequests(): DemoRequest[] {
       body: JSON.stringify({ name: 'Ada Lovelace', email: 'ada@example.com' }),
     },
     {
-      title: 'POST /users: the caller sends its own traceparent, correlation id and tenant baggage',
+      title:
+        "POST /users: the caller's traceparent and correlation id are kept; its baggage is not trusted, its API key names the tenant",
       body: JSON.stringify({ name: 'Alan Turing', email: 'alan@example.com' }),
       headers: {
         traceparent: `00-${callerTraceId}-${randomBytes(8).toString('hex')}-01`,
         'x-correlation-id': 'checkout-7f3a9c',
-        baggage: 'tenant_id=acme',
+        baggage: 'tenant_id=evil,user_id=spoofed',
+        'x-api-key': 'demo-key-acme',
       },
     },
     {

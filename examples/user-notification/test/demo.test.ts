@@ -17,7 +17,8 @@ const requests: DemoRequest[] = [
     headers: {
       traceparent: `00-${CALLER_TRACE_ID}-b7ad6b7169203331-01`,
       'x-correlation-id': 'checkout-42',
-      baggage: 'tenant_id=acme',
+      baggage: 'tenant_id=evil',
+      'x-api-key': 'demo-key-acme',
     },
   },
   {
@@ -103,8 +104,12 @@ describe('the user/notification demo on the in-process bus', () => {
         expect(line.correlation_id).toBe(correlationId);
       }
     }
+    // The caller's own baggage (tenant_id=evil) is dropped at the edge; the tenant its API
+    // key names reaches every service's logs.
     const tenant = run.logs.filter((l) => l.trace_id === CALLER_TRACE_ID);
-    expect(tenant.every((l) => l.tenant_id === 'acme')).toBe(true);
+    expect(new Set(tenant.map((l) => l.name)).size).toBe(3);
+    expect(tenant.map((l) => l.tenant_id)).toEqual(tenant.map(() => 'acme'));
+    expect(run.logs.some((l) => l.tenant_id === 'evil')).toBe(false);
   });
 
   it('returns the logged correlation id in the x-correlation-id response header', () => {

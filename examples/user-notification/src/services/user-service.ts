@@ -8,7 +8,14 @@ import {
   injectContext,
   runWithContext,
 } from '@baton/core';
-import { SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
+import {
+  type Context,
+  propagation,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { DemoBus } from '../bus.js';
 
@@ -22,6 +29,18 @@ export interface UserServiceOptions {
 }
 
 const MAX_BODY_BYTES = 16 * 1024;
+// Stands in for real authentication: the tenant comes from what the caller proved, never
+// from baggage the caller sent (edgeContext drops that by default).
+const TENANTS_BY_API_KEY: Readonly<Record<string, string>> = Object.freeze({
+  'demo-key-acme': 'acme',
+});
+
+function withTenant(ctx: Context, apiKey: string | string[] | undefined): Context {
+  const tenant = typeof apiKey === 'string' ? TENANTS_BY_API_KEY[apiKey] : undefined;
+  if (tenant === undefined) return ctx;
+  const baggage = propagation.getBaggage(ctx) ?? propagation.createBaggage();
+  return propagation.setBaggage(ctx, baggage.setEntry('tenant_id', { value: tenant }));
+}
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,190}\.[A-Za-z]{2,}$/;
 
 class HttpError extends Error {
@@ -98,8 +117,9 @@ export async function startUserService(
   }
 
   const server = createServer((req, res) => {
-    // Baton: continue the caller's trace and correlation id, or start fresh valid ones.
-    const ctx = edgeContext(req.headers);
+    // Baton: continue the caller's trace and correlation id, or start fresh valid ones. The
+    // caller's baggage is dropped (an untrusted edge); the tenant comes from its API key.
+    const ctx = withTenant(edgeContext(req.headers), req.headers['x-api-key']);
     const span = tracer.startSpan(
       `${req.method} /users`,
       {
