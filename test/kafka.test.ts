@@ -176,7 +176,7 @@ describe.skipIf(!found)('@baton/kafkajs against Kafka', () => {
     }
     const sendTrace = new Map(
       spansOf(SpanKind.PRODUCER).map((s) => [
-        s.attributes['messaging.message.conversation_id'],
+        s.attributes['baton.correlation_id'],
         s.spanContext().traceId,
       ]),
     );

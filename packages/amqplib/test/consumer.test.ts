@@ -46,7 +46,7 @@ describe('traceChannel consume (manual settling)', () => {
     expect(process?.name).toBe('process jobs');
     expect(process?.parentSpanContext?.spanId).toBe(send?.spanContext().spanId);
     expect(seen).toBe(send?.spanContext().traceId);
-    expect(process?.attributes['messaging.message.conversation_id']).toBe('corr-7');
+    expect(process?.attributes['baton.correlation_id']).toBe('corr-7');
     expect(raw.settles).toEqual([]); // manual mode never settles on its own
   });
 

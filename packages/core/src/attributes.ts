@@ -1,10 +1,12 @@
 import type { Attributes } from '@opentelemetry/api';
 import {
+  ATTR_BATON_CORRELATION_ID,
   ATTR_BATON_DELIVERY_COUNT,
   ATTR_MESSAGING_BATCH_MESSAGE_COUNT,
   ATTR_MESSAGING_CONSUMER_GROUP_NAME,
   ATTR_MESSAGING_DESTINATION_NAME,
   ATTR_MESSAGING_DESTINATION_PARTITION_ID,
+  ATTR_MESSAGING_DESTINATION_TEMPLATE,
   ATTR_MESSAGING_MESSAGE_CONVERSATION_ID,
   ATTR_MESSAGING_MESSAGE_ID,
   ATTR_MESSAGING_OPERATION_NAME,
@@ -20,38 +22,87 @@ import type { MessageDescription } from './types.js';
 /** `messaging.operation.type` values. */
 export type OperationType = 'create' | 'send' | 'receive' | 'process' | 'settle';
 
-const MAX_CACHED = 1024;
-
-function lowCardinality(
-  description: MessageDescription,
-  operationName: string,
-  operationType: OperationType | undefined,
-  stability: SemconvStability,
-): Attributes {
-  const attributes: Attributes = {
-    [ATTR_MESSAGING_SYSTEM]: description.system,
-    [ATTR_MESSAGING_OPERATION_NAME]: operationName,
-    [ATTR_MESSAGING_DESTINATION_NAME]: description.destination,
-  };
-  if (operationType !== undefined) attributes[ATTR_MESSAGING_OPERATION_TYPE] = operationType;
-  if (description.partition !== undefined) {
-    attributes[ATTR_MESSAGING_DESTINATION_PARTITION_ID] = String(description.partition);
-  }
-  if (description.consumerGroup !== undefined) {
-    attributes[ATTR_MESSAGING_CONSUMER_GROUP_NAME] = description.consumerGroup;
-  }
-  if (description.serverAddress !== undefined) {
-    attributes[ATTR_SERVER_ADDRESS] = description.serverAddress;
-  }
-  if (description.serverPort !== undefined) attributes[ATTR_SERVER_PORT] = description.serverPort;
-  return Object.freeze(applySemconvStability(attributes, stability));
+/**
+ * The low-cardinality attribute sets of one operation on one destination, shared by every
+ * span and metric point of that combination (rebuilding them per message would be most
+ * of Baton's allocations). Frozen.
+ */
+export interface OperationAttributes {
+  /** Span start attributes: the destination name, and its template when there is one. */
+  readonly span: Attributes;
+  /**
+   * `messaging.client.operation.duration` points: as semconv lists them, with
+   * `messaging.operation.type`, and the template instead of the name when there is one.
+   */
+  readonly operation: Attributes;
+  /**
+   * Message counters, `messaging.process.duration` and Baton's lag metrics: semconv lists
+   * no `messaging.operation.type` for those.
+   */
+  readonly message: Attributes;
 }
 
+function build(
+  description: MessageDescription,
+  operationName: string,
+  operationType: OperationType,
+  stability: SemconvStability,
+): OperationAttributes {
+  const common: Attributes = {
+    [ATTR_MESSAGING_SYSTEM]: description.system,
+    [ATTR_MESSAGING_OPERATION_NAME]: operationName,
+  };
+  if (description.partition !== undefined) {
+    common[ATTR_MESSAGING_DESTINATION_PARTITION_ID] = String(description.partition);
+  }
+  if (description.consumerGroup !== undefined) {
+    common[ATTR_MESSAGING_CONSUMER_GROUP_NAME] = description.consumerGroup;
+  }
+  if (description.serverAddress !== undefined)
+    common[ATTR_SERVER_ADDRESS] = description.serverAddress;
+  if (description.serverPort !== undefined) common[ATTR_SERVER_PORT] = description.serverPort;
+  const template = description.destinationTemplate;
+  // Semconv: the name goes on metrics only when it has low cardinality; else the template.
+  const metricDestination: Attributes =
+    template === undefined
+      ? { [ATTR_MESSAGING_DESTINATION_NAME]: description.destination }
+      : { [ATTR_MESSAGING_DESTINATION_TEMPLATE]: template };
+  const span: Attributes = {
+    ...common,
+    [ATTR_MESSAGING_OPERATION_TYPE]: operationType,
+    [ATTR_MESSAGING_DESTINATION_NAME]: description.destination,
+  };
+  if (template !== undefined) span[ATTR_MESSAGING_DESTINATION_TEMPLATE] = template;
+  const freeze = (attributes: Attributes) =>
+    Object.freeze(applySemconvStability(attributes, stability));
+  return {
+    span: freeze(span),
+    operation: freeze({
+      ...common,
+      [ATTR_MESSAGING_OPERATION_TYPE]: operationType,
+      ...metricDestination,
+    }),
+    message: freeze({ ...common, ...metricDestination }),
+  };
+}
+
+interface CacheEntry {
+  operationType: OperationType;
+  operationName: string;
+  system: string;
+  template: string | undefined;
+  partition: string | number | undefined;
+  consumerGroup: string | undefined;
+  serverAddress: string | undefined;
+  serverPort: number | undefined;
+  attributes: OperationAttributes;
+}
+
+const MAX_CACHED = 1024;
+
 /**
- * The low-cardinality attributes of an operation (system, operation, destination, partition,
- * group, server), built once per combination and shared: they are on every span and every
- * metric point, so rebuilding them per message would be most of Baton's allocations.
- * Bounded: past {@link MAX_CACHED} combinations new ones are built but not kept.
+ * {@link OperationAttributes} by combination, built once and shared. Bounded: past
+ * {@link MAX_CACHED} combinations new ones are built but not kept.
  */
 export class AttributeCache {
   // destination -> the combinations seen for it. Comparing a few fields is much cheaper
@@ -61,12 +112,11 @@ export class AttributeCache {
 
   constructor(private readonly stability: SemconvStability) {}
 
-  /** Metric attributes (no `messaging.operation.type`) or, with a type, span start attributes. */
   get(
     description: MessageDescription,
     operationName: string,
-    operationType?: OperationType,
-  ): Attributes {
+    operationType: OperationType,
+  ): OperationAttributes {
     const entries = this.byDestination.get(description.destination);
     if (entries !== undefined) {
       for (const entry of entries) {
@@ -74,6 +124,7 @@ export class AttributeCache {
           entry.operationType === operationType &&
           entry.operationName === operationName &&
           entry.system === description.system &&
+          entry.template === description.destinationTemplate &&
           entry.partition === description.partition &&
           entry.consumerGroup === description.consumerGroup &&
           entry.serverAddress === description.serverAddress &&
@@ -83,13 +134,14 @@ export class AttributeCache {
         }
       }
     }
-    const attributes = lowCardinality(description, operationName, operationType, this.stability);
+    const attributes = build(description, operationName, operationType, this.stability);
     if (this.size < MAX_CACHED) {
       this.size++;
       const entry: CacheEntry = {
         operationType,
         operationName,
         system: description.system,
+        template: description.destinationTemplate,
         partition: description.partition,
         consumerGroup: description.consumerGroup,
         serverAddress: description.serverAddress,
@@ -103,40 +155,33 @@ export class AttributeCache {
   }
 }
 
-interface CacheEntry {
-  operationType: OperationType | undefined;
-  operationName: string;
-  system: string;
-  partition: string | number | undefined;
-  consumerGroup: string | undefined;
-  serverAddress: string | undefined;
-  serverPort: number | undefined;
-  attributes: Attributes;
-}
-
 /**
- * The per-message span attributes (ids, conversation, delivery count, batch size, the
- * adapter's extras), or `undefined` when there are none. Only set on recording spans.
+ * The per-message span attributes (ids, conversation id, Baton's correlation id, delivery
+ * count, batch size, the adapter's extras). Only set on recording spans.
  */
 export function messageAttributes(
   description: MessageDescription,
   stability: SemconvStability,
   correlationId: string | undefined,
   messageCount?: number,
-): Attributes | undefined {
+): Attributes {
   const attributes: Attributes = { ...description.attributes };
   if (description.messageId !== undefined) {
     attributes[ATTR_MESSAGING_MESSAGE_ID] = description.messageId;
   }
-  if (correlationId !== undefined) {
-    attributes[ATTR_MESSAGING_MESSAGE_CONVERSATION_ID] = correlationId;
+  if (description.conversationId !== undefined) {
+    attributes[ATTR_MESSAGING_MESSAGE_CONVERSATION_ID] = description.conversationId;
   }
+  if (correlationId !== undefined) attributes[ATTR_BATON_CORRELATION_ID] = correlationId;
   if (description.deliveryCount !== undefined) {
     attributes[ATTR_BATON_DELIVERY_COUNT] = description.deliveryCount;
   }
   if (messageCount !== undefined) attributes[ATTR_MESSAGING_BATCH_MESSAGE_COUNT] = messageCount;
   return applySemconvStability(attributes, stability);
 }
+
+/** Maps a thrown value to `error.type`; adapters may know better names than the class. */
+export type ErrorTypeOf = (error: unknown) => string | undefined;
 
 /**
  * `error.type` for a thrown value: the error's class name (bounded by the code base, unlike

@@ -1,28 +1,52 @@
 import { diag } from '@opentelemetry/api';
 
+// Keys are `<package>\0<kind>`: short fixed strings chosen by Baton, never message data,
+// so this set stays bounded. One package's warning never silences another's.
 const warned = new Set<string>();
 
 /**
- * Reports a telemetry failure through OpenTelemetry's `diag` once per kind, so a broken
- * exporter or hook cannot flood the logs. `kind` is a short fixed string chosen by Baton,
- * never message data, so this set stays bounded.
+ * Diagnostics of one package: warnings start with its name, and each kind of failure is
+ * reported once per package, so a broken exporter or hook cannot flood the logs.
  */
-export function warnOnce(kind: string, error: unknown): void {
-  if (warned.has(kind)) return;
-  warned.add(kind);
-  diag.warn(`@baton/core: ${kind} failed; continuing without that telemetry`, error);
+export class Diagnostics {
+  constructor(readonly packageName: string) {}
+
+  /** Reports a telemetry failure once per kind: `<package>: <kind> failed; ...`. */
+  warnOnce(kind: string, error: unknown): void {
+    this.reportOnce(kind, `${kind} failed; continuing without that telemetry`, error);
+  }
+
+  /** Reports `message` (prefixed with the package name) once per `kind`. */
+  reportOnce(kind: string, message: string, error: unknown): void {
+    const key = `${this.packageName}\0${kind}`;
+    if (warned.has(key)) return;
+    warned.add(key);
+    diag.warn(`${this.packageName}: ${message}`, error);
+  }
+
+  /** Runs a user hook or telemetry step; a throw becomes one warning, never an error. */
+  guard(kind: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      this.warnOnce(kind, error);
+    }
+  }
 }
 
-/** Test helper: forget which warnings were already reported. */
+const coreDiagnostics = new Diagnostics('@baton/core');
+
+/** Reports a failure in `@baton/core` itself once per kind. Adapters use their own {@link Diagnostics}. */
+export function warnOnce(kind: string, error: unknown): void {
+  coreDiagnostics.warnOnce(kind, error);
+}
+
+/** Runs `fn`; a throw becomes one `@baton/core` warning. */
+export function guard(kind: string, fn: () => void): void {
+  coreDiagnostics.guard(kind, fn);
+}
+
+/** Test helper: forget which warnings were already reported, for every package. */
 export function resetWarnings(): void {
   warned.clear();
-}
-
-/** Runs a user hook or telemetry step; a throw becomes one `diag` warning, never an error. */
-export function guard(kind: string, fn: () => void): void {
-  try {
-    fn();
-  } catch (error) {
-    warnOnce(kind, error);
-  }
 }

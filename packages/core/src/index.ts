@@ -1,4 +1,9 @@
-export { errorType, type OperationType } from './attributes.js';
+export {
+  type ErrorTypeOf,
+  errorType,
+  type OperationAttributes,
+  type OperationType,
+} from './attributes.js';
 export {
   type HeaderCarrier,
   headerGetter,
@@ -7,6 +12,7 @@ export {
   readFirstValidHeader,
   readHeader,
 } from './carrier.js';
+export type { NamedOperation } from './client-operation.js';
 export { activeContext, runWithContext } from './context-scope.js';
 export {
   CORRELATION_HEADER,
@@ -18,13 +24,25 @@ export {
   setCorrelationId,
   withCorrelationId,
 } from './correlation.js';
-export { guard, resetWarnings, warnOnce } from './diag.js';
+export { Diagnostics, guard, resetWarnings, warnOnce } from './diag.js';
 export {
   DEFAULT_LAG_INTERVAL_MS,
   type LagMonitor,
   type LagMonitorOptions,
+  type LagReading,
+  lagReadings,
   startLagMonitor,
 } from './lag.js';
+export {
+  messageContextOf,
+  runInMessageContext,
+} from './message-context.js';
+export {
+  addMetricListener,
+  type MetricListener,
+  type MetricRecord,
+  type RecordedInstrument,
+} from './metric-listeners.js';
 export {
   METRIC_CONSUMED_MESSAGES,
   METRIC_CONSUMER_LAG,
@@ -54,12 +72,14 @@ export {
   w3cPropagator,
 } from './propagation.js';
 export {
+  ATTR_BATON_CORRELATION_ID,
   ATTR_BATON_DELIVERY_COUNT,
   ATTR_ERROR_TYPE,
   ATTR_MESSAGING_BATCH_MESSAGE_COUNT,
   ATTR_MESSAGING_CONSUMER_GROUP_NAME,
   ATTR_MESSAGING_DESTINATION_NAME,
   ATTR_MESSAGING_DESTINATION_PARTITION_ID,
+  ATTR_MESSAGING_DESTINATION_TEMPLATE,
   ATTR_MESSAGING_MESSAGE_CONVERSATION_ID,
   ATTR_MESSAGING_MESSAGE_ID,
   ATTR_MESSAGING_OPERATION_NAME,
@@ -77,17 +97,21 @@ export {
   type InjectHeaders,
   type InstrumentationScope,
   MessagingTelemetry,
+  type SendCallback,
 } from './telemetry.js';
 export type {
   BatonOptions,
   ConsumeHook,
   ConsumeHookInfo,
   ConsumerSpanRelation,
+  ErrorInfo,
   LagSample,
   MessageDescription,
+  OnError,
   PublishDescription,
   PublishHook,
   PublishHookInfo,
+  SendRole,
 } from './types.js';
 export {
   MAX_BAGGAGE_LENGTH,

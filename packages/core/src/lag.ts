@@ -1,6 +1,5 @@
 import { type Attributes, diag, type ObservableResult } from '@opentelemetry/api';
-import { warnOnce } from './diag.js';
-import type { Instruments } from './metrics.js';
+import { type Instruments, METRIC_CONSUMER_LAG, METRIC_CONSUMER_PENDING } from './metrics.js';
 import {
   ATTR_MESSAGING_CONSUMER_GROUP_NAME,
   ATTR_MESSAGING_DESTINATION_NAME,
@@ -23,10 +22,33 @@ export interface LagMonitorOptions {
 
 /** A running lag monitor. */
 export interface LagMonitor {
+  /** The latest readings (empty before the first successful read and after `stop`). */
+  readings(): readonly LagReading[];
+  /** When the last read succeeded, in ms since the epoch; undefined before the first. */
+  readonly lastReadAtMs: number | undefined;
   /** Reads once now (waits for a read already under way). Never rejects. */
   refresh(): Promise<void>;
   /** Stops reading and stops reporting. Idempotent. */
   stop(): void;
+}
+
+/** One gauge reading of a running lag monitor, as {@link lagReadings} returns it. */
+export interface LagReading {
+  /** `baton.consumer.lag` or `baton.consumer.pending`. */
+  readonly name: string;
+  readonly value: number;
+  readonly attributes: Attributes;
+}
+
+// The latest readings of every running monitor, for exporters that scrape on their own
+// schedule (e.g. a Prometheus endpoint) rather than through an OpenTelemetry meter.
+const running = new Set<() => readonly LagReading[]>();
+
+/** The latest lag and pending readings of every running lag monitor in this process. */
+export function lagReadings(): LagReading[] {
+  const readings: LagReading[] = [];
+  for (const read of running) readings.push(...read());
+  return readings;
 }
 
 /** Default {@link LagMonitorOptions.intervalMs}. */
@@ -47,7 +69,7 @@ export function startLagMonitor(
     options.intervalMs > 0;
   if (options.intervalMs !== undefined && !valid) {
     diag.warn(
-      `@baton/core: ignoring invalid lag intervalMs=${String(options.intervalMs)}; using ${DEFAULT_LAG_INTERVAL_MS}`,
+      `${telemetry.diagnostics.packageName}: ignoring invalid lag intervalMs=${String(options.intervalMs)}; using ${DEFAULT_LAG_INTERVAL_MS}`,
     );
   }
   const intervalMs = valid ? (options.intervalMs as number) : DEFAULT_LAG_INTERVAL_MS;
@@ -56,6 +78,7 @@ export function startLagMonitor(
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<void> | undefined;
   let stopped = !telemetry.options.metrics;
+  let lastReadAtMs: number | undefined;
 
   const observe = (kind: 'lag' | 'pending') => (result: ObservableResult) => {
     for (const sample of latest)
@@ -98,9 +121,10 @@ export function startLagMonitor(
             attributes: applySemconvStability(attributes, stability),
           };
         });
+      lastReadAtMs = Date.now();
       telemetry.instruments.get(); // picks up a meter provider registered since the last read
     } catch (error) {
-      warnOnce('lag read', error);
+      telemetry.diagnostics.warnOnce('lag read', error);
     }
   };
   const refresh = () => {
@@ -117,11 +141,25 @@ export function startLagMonitor(
     }, intervalMs);
     timer.unref();
   };
-  if (!stopped) void refresh().then(schedule);
+  const readings = (): LagReading[] =>
+    latest.map((sample) => ({
+      name: sample.kind === 'lag' ? METRIC_CONSUMER_LAG : METRIC_CONSUMER_PENDING,
+      value: sample.value,
+      attributes: sample.attributes,
+    }));
+  if (!stopped) {
+    running.add(readings);
+    void refresh().then(schedule);
+  }
 
   return {
+    readings,
+    get lastReadAtMs() {
+      return lastReadAtMs;
+    },
     refresh,
     stop() {
+      running.delete(readings);
       if (stopped && registered === undefined) return;
       stopped = true;
       if (timer) clearTimeout(timer);

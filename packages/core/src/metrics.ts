@@ -1,11 +1,10 @@
 import {
   type Attributes,
-  diag,
+  type Counter,
   type Histogram,
   type Meter,
   type MeterProvider,
   metrics,
-  type ObservableCounter,
   type ObservableGauge,
 } from '@opentelemetry/api';
 
@@ -23,15 +22,10 @@ export const METRIC_TIME_IN_QUEUE = 'baton.consumer.time_in_queue';
 export const METRIC_CONSUMER_LAG = 'baton.consumer.lag';
 export const METRIC_CONSUMER_PENDING = 'baton.consumer.pending';
 
-/** A message counter: `add` as on a counter, summed in process (see {@link AccumulatingCounter}). */
-export interface MessageCounter {
-  add(value: number, attributes: Attributes): void;
-}
-
 /** The instruments of one meter. */
 export interface Instruments {
-  sent: MessageCounter;
-  consumed: MessageCounter;
+  sent: Counter;
+  consumed: Counter;
   operationDuration: Histogram;
   processDuration: Histogram;
   timeInQueue: Histogram;
@@ -39,81 +33,17 @@ export interface Instruments {
   pending: ObservableGauge;
 }
 
-// Most per-message cost of a metrics SDK is hashing the attribute object on every record.
-// The two message counters are summed here instead, keyed by the (cached, shared) attribute
-// object, and reported through observable counters at collection time: the exported data
-// is the same monotonic sum. Bounded: past MAX_COUNTER_SERIES attribute sets new ones fold
-// into one overflow series, as the SDK's own cardinality limit does.
-const MAX_COUNTER_SERIES = 2048;
-const OVERFLOW: Attributes = Object.freeze({ 'otel.metric.overflow': true });
-
-/** Sums a counter in process; an observable counter reports the totals when collected. */
-export class AccumulatingCounter implements MessageCounter {
-  private readonly totals = new Map<Attributes, number>();
-  private warned = false;
-
-  constructor(instrument: ObservableCounter) {
-    instrument.addCallback((result) => {
-      // Several Baton instances may hold equal attribute objects: merge them by content.
-      const merged = new Map<string, { attributes: Attributes; value: number }>();
-      for (const [attributes, value] of this.totals) {
-        const key = JSON.stringify(Object.entries(attributes).sort(([a], [b]) => (a < b ? -1 : 1)));
-        const entry = merged.get(key);
-        if (entry) entry.value += value;
-        else merged.set(key, { attributes, value });
-      }
-      for (const { attributes, value } of merged.values()) result.observe(value, attributes);
-    });
-  }
-
-  add(value: number, attributes: Attributes): void {
-    const total = this.totals.get(attributes);
-    if (total !== undefined) {
-      this.totals.set(attributes, total + value);
-    } else if (this.totals.size < MAX_COUNTER_SERIES) {
-      this.totals.set(attributes, value);
-    } else {
-      if (!this.warned) {
-        this.warned = true;
-        diag.warn(
-          '@baton/core: more than 2048 attribute sets on a message counter; folding the rest into an overflow series',
-        );
-      }
-      this.totals.set(OVERFLOW, (this.totals.get(OVERFLOW) ?? 0) + value);
-    }
-  }
-}
-
-// One pair of counters per meter, shared by every Baton instance that uses that meter, so
-// their callbacks never report the same series twice.
-const countersByMeter = new WeakMap<Meter, Pick<Instruments, 'sent' | 'consumed'>>();
-
-function messageCounters(meter: Meter): Pick<Instruments, 'sent' | 'consumed'> {
-  let counters = countersByMeter.get(meter);
-  if (counters === undefined) {
-    counters = {
-      sent: new AccumulatingCounter(
-        meter.createObservableCounter(METRIC_SENT_MESSAGES, {
-          unit: '{message}',
-          description: 'Messages a producer attempted to send.',
-        }),
-      ),
-      consumed: new AccumulatingCounter(
-        meter.createObservableCounter(METRIC_CONSUMED_MESSAGES, {
-          unit: '{message}',
-          description: 'Messages delivered to the application.',
-        }),
-      ),
-    };
-    countersByMeter.set(meter, counters);
-  }
-  return counters;
-}
-
 function createInstruments(meter: Meter): Instruments {
   const advice = { explicitBucketBoundaries: DURATION_BUCKETS };
   return {
-    ...messageCounters(meter),
+    sent: meter.createCounter(METRIC_SENT_MESSAGES, {
+      unit: '{message}',
+      description: 'Number of messages producer attempted to send to the broker.',
+    }),
+    consumed: meter.createCounter(METRIC_CONSUMED_MESSAGES, {
+      unit: '{message}',
+      description: 'Number of messages that were delivered to the application.',
+    }),
     operationDuration: meter.createHistogram(METRIC_OPERATION_DURATION, {
       unit: 's',
       description: 'Duration of a messaging operation initiated by a producer or consumer client.',

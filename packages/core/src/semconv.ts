@@ -13,6 +13,7 @@ export const ATTR_MESSAGING_OPERATION_NAME = 'messaging.operation.name';
 export const ATTR_MESSAGING_OPERATION_TYPE = 'messaging.operation.type';
 export const ATTR_MESSAGING_DESTINATION_NAME = 'messaging.destination.name';
 export const ATTR_MESSAGING_DESTINATION_PARTITION_ID = 'messaging.destination.partition.id';
+export const ATTR_MESSAGING_DESTINATION_TEMPLATE = 'messaging.destination.template';
 export const ATTR_MESSAGING_MESSAGE_ID = 'messaging.message.id';
 export const ATTR_MESSAGING_MESSAGE_CONVERSATION_ID = 'messaging.message.conversation_id';
 export const ATTR_MESSAGING_CONSUMER_GROUP_NAME = 'messaging.consumer.group.name';
@@ -22,6 +23,12 @@ export const ATTR_SERVER_ADDRESS = 'server.address';
 export const ATTR_SERVER_PORT = 'server.port';
 /** Baton's own: how many times this message has been delivered (1 = first delivery). */
 export const ATTR_BATON_DELIVERY_COUNT = 'baton.message.delivery_count';
+/**
+ * Baton's own: the correlation id (`x-correlation-id`) the message or request carries, on
+ * every bus. Semconv's `messaging.message.conversation_id` is left to the bus's own
+ * conversation id (AMQP `correlationId`).
+ */
+export const ATTR_BATON_CORRELATION_ID = 'baton.correlation_id';
 
 /** Reads `OTEL_SEMCONV_STABILITY_OPT_IN` (comma separated) for the `messaging` domain. */
 export function semconvStabilityFromEnv(

@@ -1,5 +1,5 @@
 import { type Span, SpanStatusCode } from '@opentelemetry/api';
-import { errorType } from './attributes.js';
+import { ATTR_ERROR_TYPE } from './semconv.js';
 
 export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return (
@@ -35,17 +35,22 @@ export function settleWith<R>(fn: () => R, finish: (error: unknown, failed: bool
   return result;
 }
 
-export function endSpan(span: Span, error: unknown, failed: boolean): void {
+/** Ends `span`; a failure sets ERROR status, the exception event and `error.type`. */
+export function endSpan(
+  span: Span,
+  error: unknown,
+  failed: boolean,
+  types: { errorType(error: unknown): string },
+): void {
   if (failed) {
     if (error instanceof Error) span.recordException(error);
     span.setStatus({
       code: SpanStatusCode.ERROR,
       message: error instanceof Error ? error.message : String(error),
     });
-    span.setAttribute('error.type', errorType(error));
+    span.setAttribute(ATTR_ERROR_TYPE, types.errorType(error));
   }
   span.end();
 }
 
-export const elapsedSeconds = (startMs: number) => (performance.now() - startMs) / 1000;
 export const EMPTY_HEADERS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;

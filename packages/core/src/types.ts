@@ -11,11 +11,12 @@ import type { HeaderCarrier } from './carrier.js';
 import type { SemconvStability } from './semconv.js';
 
 /**
- * How a single message's `process` span relates to the message's creation context.
- * - `'parent'`: the process span is a child of the producer's span, so the asynchronous
- *   chain is one trace (the default). An ambient active span becomes a link.
- * - `'link'`: the process span starts a new trace with a link to the producer, and the
- *   incoming baggage is not trusted (use at trust boundaries).
+ * How a single message's `process` span relates to the message's creation context. The
+ * process span links the creation context either way (semconv: it SHOULD).
+ * - `'parent'`: the process span is also a child of the producer's span, so the
+ *   asynchronous chain is one trace (the default). An ambient active span becomes a link.
+ * - `'link'`: the process span starts a new trace, and the incoming baggage is not
+ *   trusted (use at trust boundaries).
  */
 export type ConsumerSpanRelation = 'parent' | 'link';
 
@@ -26,8 +27,14 @@ export type ConsumerSpanRelation = 'parent' | 'link';
 export interface MessageDescription {
   /** `messaging.system`, e.g. `'kafka'`, `'rabbitmq'`, `'redis'`. */
   system: string;
-  /** `messaging.destination.name`: topic, exchange:routing key, stream, queue or event. */
+  /** `messaging.destination.name`: topic, exchange, stream, queue or event. */
   destination: string;
+  /**
+   * `messaging.destination.template`: a low-cardinality form of a destination that holds
+   * ids (`user.{id}.created`). When set, span names and metric attributes use it instead
+   * of the destination name, which stays on the span.
+   */
+  destinationTemplate?: string;
   /** `messaging.operation.name`, e.g. `'send'`, `'publish'`, `'process'`. Defaults per operation. */
   operationName?: string;
   /** The message's headers: the carrier to read context from (consume) or to copy (publish). */
@@ -37,8 +44,19 @@ export interface MessageDescription {
    * serialization is needed. Takes precedence over `headers` when consuming.
    */
   context?: Context;
+  /**
+   * The client's own message object (an amqplib message, a kafkajs message, a stream
+   * entry): what hooks receive as `info.message`, and the key of
+   * {@link runInMessageContext} in a batch.
+   */
+  message?: unknown;
   /** `messaging.message.id`. */
   messageId?: string;
+  /**
+   * `messaging.message.conversation_id`: the bus's OWN conversation id, where it has one
+   * (AMQP's `correlationId` property). Baton's correlation id is `baton.correlation_id`.
+   */
+  conversationId?: string;
   /** `messaging.destination.partition.id`. */
   partition?: string | number;
   /** `messaging.consumer.group.name`. */
@@ -53,18 +71,31 @@ export interface MessageDescription {
   serverPort?: number;
   /**
    * Extra span attributes (bus specific), written with the established semconv names
-   * (`messaging.kafka.*`, `messaging.rabbitmq.*`); core renames them per stability mode.
+   * (`messaging.kafka.*`, `messaging.rabbitmq.*`) or under `baton.*`; core renames the
+   * semconv ones per stability mode.
    */
   attributes?: Attributes;
 }
+
+/**
+ * What a send does to its messages' creation context.
+ * - `'create'`: the send creates the messages, so its span is their creation context: a
+ *   PRODUCER span whose context is injected into the headers (the default).
+ * - `'transport'`: the messages were created elsewhere and keep the context they carry
+ *   (per-message create spans, a dead-letter copy, a forwarded message): the send is a
+ *   CLIENT span linked to those contexts, and the headers are sent as given.
+ */
+export type SendRole = 'create' | 'transport';
 
 /** Options for one publish call. */
 export interface PublishDescription extends MessageDescription {
   /** Number of messages in this call; sets `messaging.batch.message_count` when it is not 1. */
   messageCount?: number;
+  /** See {@link SendRole}. @defaultValue 'create' */
+  sendRole?: SendRole;
   /**
    * When the caller's headers already carry a valid `traceparent`, keep it (it is the
-   * user's own creation context) and link the send span to it instead of overwriting it.
+   * user's own creation context): the send span is then a CLIENT span linked to it.
    * @defaultValue false
    */
   preserveExistingContext?: boolean;
@@ -89,13 +120,23 @@ export interface PublishDescription extends MessageDescription {
 
 /** What a `publishHook` is told. */
 export interface PublishHookInfo {
-  readonly description: PublishDescription;
+  /** The destination the message is sent to. */
+  readonly destination: string;
+  /** The client's own message or record, as the application gave it. */
+  readonly message: unknown;
   /** The headers as they will be sent (a copy; changes are sent too). */
   readonly headers: Record<string, unknown>;
+  /** Baton's description of the send. */
+  readonly description: PublishDescription;
 }
 
 /** What a `consumeHook` is told. */
 export interface ConsumeHookInfo {
+  /** The destination the message came from. */
+  readonly destination: string;
+  /** The client's own delivered message (or, for a batch, the batch). */
+  readonly message: unknown;
+  /** Baton's description of the delivery. */
   readonly description: MessageDescription;
 }
 
@@ -103,6 +144,29 @@ export interface ConsumeHookInfo {
 export type PublishHook = (span: Span, info: PublishHookInfo) => void;
 /** Called with the process span before the handler runs. Errors are caught and reported. */
 export type ConsumeHook = (span: Span, info: ConsumeHookInfo) => void;
+
+/** What an {@link OnError} listener is told about an error Baton saw but did not throw. */
+export interface ErrorInfo {
+  /**
+   * What failed: `'process'` (the handler threw in a loop Baton runs), `'settle'` (an
+   * ack/nack), `'dead-letter'`, `'receive'` (a read), or an adapter-specific operation.
+   */
+  readonly operation: string;
+  /** The destination, when one is known. */
+  readonly destination?: string;
+  /** The client's own message, when the error concerns one. */
+  readonly message?: unknown;
+  /** Anything else the adapter knows (delivery count, consumer group, ...). */
+  readonly [detail: string]: unknown;
+}
+
+/**
+ * Receives every error Baton sees but must not throw: a handler error in a consume loop
+ * Baton runs (after which the adapter applies its failure semantics), a failed ack, a
+ * dead-letter failure, a read error. It must not throw (a throw is reported once through
+ * `diag` and ignored). Without one, Baton reports each kind once through `diag`.
+ */
+export type OnError = (error: unknown, info: ErrorInfo) => void;
 
 /** Options shared by every Baton adapter. Every option is optional. */
 export interface BatonOptions {
@@ -118,6 +182,12 @@ export interface BatonOptions {
   publishHook?: PublishHook;
   /** Runs on every process span; errors are isolated. */
   consumeHook?: ConsumeHook;
+  /**
+   * See {@link OnError}. Declared as a method so that an adapter's options may narrow
+   * `info` to its own {@link ErrorInfo} subtype.
+   * @defaultValue one `diag` warning per kind of error
+   */
+  onError?(error: unknown, info: ErrorInfo): void;
   /** Emit metrics. @defaultValue true */
   metrics?: boolean;
   /**

@@ -4,9 +4,12 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createTestTelemetry, sumMetric, type TestTelemetry } from '../../testing/src/index.js';
 import {
   activeContext,
+  addMetricListener,
   getCorrelationId,
   MessagingTelemetry,
+  type MetricRecord,
   resetWarnings,
+  runInMessageContext,
   withCorrelationId,
 } from '../src/index.js';
 
@@ -47,7 +50,7 @@ describe('MessagingTelemetry.publish / process', () => {
     expect(process?.parentSpanContext?.spanId).toBe(send?.spanContext().spanId);
     expect(process?.spanContext().traceId).toBe(send?.spanContext().traceId);
     expect(seen.correlationId).toBe('order-7');
-    expect(process?.attributes['messaging.message.conversation_id']).toBe('order-7');
+    expect(process?.attributes['baton.correlation_id']).toBe('order-7');
     expect(send?.attributes).toMatchObject({
       'messaging.system': 'test',
       'messaging.operation.type': 'send',
@@ -70,7 +73,7 @@ describe('MessagingTelemetry.publish / process', () => {
     expect(sent.keep).toBe('me');
   });
 
-  it('links an ambient active span instead of parenting to it', () => {
+  it('links the creation context and an ambient active span, parenting only to the creation context', () => {
     const baton = make();
     const headers = baton.publish({ system: 'test', destination: 'd' }, (h) => h);
     const ambient = telemetry.tracerProvider.getTracer('t').startSpan('poll loop');
@@ -79,10 +82,12 @@ describe('MessagingTelemetry.publish / process', () => {
     );
     ambient.end();
     const [process] = byKind(SpanKind.CONSUMER);
-    expect(process?.links.map((l) => l.context.spanId)).toEqual([ambient.spanContext().spanId]);
-    expect(process?.parentSpanContext?.spanId).toBe(
-      byKind(SpanKind.PRODUCER)[0]?.spanContext().spanId,
-    );
+    const sendSpanId = byKind(SpanKind.PRODUCER)[0]?.spanContext().spanId;
+    expect(process?.links.map((l) => l.context.spanId)).toEqual([
+      sendSpanId,
+      ambient.spanContext().spanId,
+    ]);
+    expect(process?.parentSpanContext?.spanId).toBe(sendSpanId);
   });
 
   it("starts a new trace linked to the producer with consumerSpanRelation 'link', dropping baggage", () => {
@@ -204,12 +209,95 @@ describe('MessagingTelemetry.publish / process', () => {
     expect(baggage).toBeUndefined();
   });
 
-  it('puts messaging.operation.type on metric points', async () => {
+  it('puts messaging.operation.type only on the operation duration, as semconv lists it', async () => {
     const baton = make();
-    baton.publish({ system: 'test', destination: 'typed' }, () => undefined);
+    const headers = baton.publish({ system: 'test', destination: 'typed' }, (h) => h);
+    baton.process({ system: 'test', destination: 'typed', headers }, () => undefined);
     const points = await telemetry.metricPoints();
-    const sent = points.find((p) => p.name === 'messaging.client.sent.messages');
-    expect(sent?.attributes['messaging.operation.type']).toBe('send');
+    const typeOf = (name: string) =>
+      points.find((p) => p.name === name)?.attributes['messaging.operation.type'];
+    expect(typeOf('messaging.client.operation.duration')).toBe('send');
+    for (const name of [
+      'messaging.client.sent.messages',
+      'messaging.client.consumed.messages',
+      'messaging.process.duration',
+    ]) {
+      expect(points.some((p) => p.name === name)).toBe(true);
+      expect(typeOf(name), name).toBeUndefined();
+    }
+  });
+
+  it('names spans and metric series after a destination template, keeping the name on the span', async () => {
+    const baton = make();
+    const description = {
+      system: 'test',
+      destination: 'user.123.created',
+      destinationTemplate: 'user.{id}.created',
+    };
+    const headers = baton.publish(description, (h) => h);
+    baton.process({ ...description, headers }, () => undefined);
+    const [send] = byKind(SpanKind.PRODUCER);
+    expect(send?.name).toBe('send user.{id}.created');
+    expect(send?.attributes).toMatchObject({
+      'messaging.destination.name': 'user.123.created',
+      'messaging.destination.template': 'user.{id}.created',
+    });
+    const points = await telemetry.metricPoints();
+    expect(points.length).toBeGreaterThan(0);
+    for (const point of points) {
+      expect(point.attributes).not.toHaveProperty('messaging.destination.name');
+      expect(point.attributes['messaging.destination.template']).toBe('user.{id}.created');
+    }
+  });
+
+  it('makes a send CLIENT, linked, when the message keeps a creation context of its own', () => {
+    const baton = make();
+    const own = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const kept = baton.publish(
+      {
+        system: 'test',
+        destination: 'd',
+        headers: { traceparent: own },
+        preserveExistingContext: true,
+      },
+      (h) => h,
+    );
+    const forwarded = baton.publish(
+      { system: 'test', destination: 'dlq', headers: { traceparent: own }, sendRole: 'transport' },
+      (h) => h,
+    );
+    expect(kept.traceparent).toBe(own);
+    expect(forwarded.traceparent).toBe(own);
+    const sends = telemetry.spans();
+    expect(sends.map((s) => s.kind)).toEqual([SpanKind.CLIENT, SpanKind.CLIENT]);
+    for (const send of sends) {
+      expect(send.links.map((l) => l.context.spanId)).toEqual(['b7ad6b7169203331']);
+    }
+  });
+
+  it('gives hooks the native message and reports errors to onError, isolated', async () => {
+    const native = { body: 'native' };
+    const seen: unknown[] = [];
+    const errors: unknown[] = [];
+    const baton = make({
+      publishHook: (_span: unknown, info: { message: unknown }) => seen.push(info.message),
+      consumeHook: (_span: unknown, info: { message: unknown }) => seen.push(info.message),
+      onError: (error: unknown, info: { operation: string }) => {
+        errors.push([error, info.operation]);
+        throw new Error('listener bug');
+      },
+    });
+    const headers = baton.publish({ system: 'test', destination: 'd', message: native }, (h) => h);
+    baton.process({ system: 'test', destination: 'd', headers, message: native }, () => undefined);
+    expect(seen).toEqual([native, native]);
+    const warn = vi.spyOn(diag, 'warn').mockImplementation(() => {});
+    const failure = new Error('ack failed');
+    baton.reportError(failure, { operation: 'settle', destination: 'd' });
+    expect(errors).toEqual([[failure, 'settle']]);
+    expect(warn).toHaveBeenCalledWith(
+      expect.stringMatching(/^@baton\/core-test: onError failed/),
+      expect.anything(),
+    );
   });
 
   it('sums message counts across Baton instances sharing a meter, per error type', async () => {
@@ -250,5 +338,99 @@ describe('MessagingTelemetry.publish / process', () => {
       'messaging.operation.type': 'settle',
     });
     expect(ack?.histogram?.min).toBeGreaterThanOrEqual(0.001);
+  });
+
+  it('reaches each batch message context through the native message object', () => {
+    const baton = make();
+    const natives = [{ n: 1 }, { n: 2 }];
+    const headers = natives.map((_, i) =>
+      withCorrelationId(`batch-${i}`, () =>
+        baton.publish({ system: 'test', destination: 'b' }, (h) => h),
+      ),
+    );
+    const seen = baton.processBatch(
+      { system: 'test', destination: 'b', message: natives },
+      natives.map((message, i) => ({
+        system: 'test',
+        destination: 'b',
+        headers: headers[i],
+        message,
+      })),
+      () => natives.map((message) => runInMessageContext(message, () => getCorrelationId())),
+    );
+    expect(seen).toEqual(['batch-0', 'batch-1']);
+    expect(runInMessageContext({}, () => 'outside')).toBe('outside');
+  });
+
+  it('hands every record to metric listeners with the context of its span', async () => {
+    const records: MetricRecord[] = [];
+    const remove = addMetricListener((record) => records.push(record));
+    try {
+      const baton = make();
+      const headers = baton.publish({ system: 'test', destination: 'm' }, (h) => h);
+      baton.process(
+        { system: 'test', destination: 'm', headers, timestampMs: Date.now() },
+        () => undefined,
+      );
+    } finally {
+      remove();
+    }
+    expect(records.map((r) => r.name).sort()).toEqual([
+      'baton.consumer.time_in_queue',
+      'messaging.client.consumed.messages',
+      'messaging.client.operation.duration',
+      'messaging.client.sent.messages',
+      'messaging.process.duration',
+    ]);
+    const [send] = byKind(SpanKind.PRODUCER);
+    const [process] = byKind(SpanKind.CONSUMER);
+    const spanOf = (name: string) =>
+      trace.getSpanContext(records.find((r) => r.name === name)!.context)?.spanId;
+    expect(spanOf('messaging.client.sent.messages')).toBe(send?.spanContext().spanId);
+    expect(spanOf('messaging.process.duration')).toBe(process?.spanContext().spanId);
+    expect(spanOf('baton.consumer.time_in_queue')).toBe(process?.spanContext().spanId);
+  });
+
+  it("prefixes diagnostics with the adapter's package, and one package's warning does not silence another's", () => {
+    const warn = vi.spyOn(diag, 'warn').mockImplementation(() => {});
+    const failing = {
+      publishHook: () => {
+        throw new Error('bug');
+      },
+    };
+    const a = new MessagingTelemetry(
+      { name: '@baton/a', version: '0' },
+      { ...failing, tracerProvider: telemetry.tracerProvider },
+    );
+    const b = new MessagingTelemetry(
+      { name: '@baton/b', version: '0' },
+      { ...failing, tracerProvider: telemetry.tracerProvider },
+    );
+    for (const baton of [a, a, b])
+      baton.publish({ system: 'test', destination: 'd' }, () => undefined);
+    expect(warn.mock.calls.map(([message]) => String(message).split(':')[0])).toEqual([
+      '@baton/a',
+      '@baton/b',
+    ]);
+  });
+
+  it("uses the adapter's error type for its client's errors", async () => {
+    const baton = new MessagingTelemetry(
+      { name: 'typed', version: '0', errorType: (e) => (e as { type?: string }).type },
+      { tracerProvider: telemetry.tracerProvider, meterProvider: telemetry.meterProvider },
+    );
+    const error = Object.assign(new Error('x'), { type: 'UNKNOWN_TOPIC_OR_PARTITION' });
+    await baton
+      .publish({ system: 'test', destination: 'd' }, async () => {
+        throw error;
+      })
+      .catch(() => undefined);
+    expect(telemetry.spans()[0]?.attributes['error.type']).toBe('UNKNOWN_TOPIC_OR_PARTITION');
+    const points = await telemetry.metricPoints();
+    expect(
+      sumMetric(points, 'messaging.client.sent.messages', {
+        'error.type': 'UNKNOWN_TOPIC_OR_PARTITION',
+      }),
+    ).toBe(1);
   });
 });

@@ -256,7 +256,10 @@ class StreamGroupConsumer implements GroupConsumer {
     });
   }
 
-  private report(error: unknown, info: Omit<ConsumerErrorInfo, 'stream' | 'group'>): void {
+  private report(
+    error: unknown,
+    info: { operation: ConsumerErrorInfo['operation']; entryId?: string },
+  ): void {
     this.options.onError(error, {
       ...info,
       stream: this.options.stream,

@@ -6,7 +6,10 @@ import { type DeadLetterReason, type DeadLetterTarget, moveToDeadLetter } from '
 import { describeEntry, type ParsedEntry, type StaticDescription, SYSTEM } from './describe.js';
 import type { ConsumerErrorInfo } from './types.js';
 
-type Report = (error: unknown, info: Omit<ConsumerErrorInfo, 'stream' | 'group'>) => void;
+type Report = (
+  error: unknown,
+  info: { operation: ConsumerErrorInfo['operation']; entryId?: string },
+) => void;
 
 /**
  * Runs the user's handler over the entries of one read and settles them: `XACK` for the

@@ -1,4 +1,4 @@
-import type { BatchScope, BatonOptions } from '@baton/core';
+import type { BatchScope, BatonOptions, ErrorInfo } from '@baton/core';
 import type { Redis } from 'ioredis';
 
 /** A payload field value as ioredis accepts it. */
@@ -86,7 +86,7 @@ export type EntryHandler = (entry: StreamEntry) => unknown;
 export type BatchHandler = (entries: readonly StreamEntry[], scope: BatchScope) => unknown;
 
 /** What the consumer reports through {@link GroupConsumerOptions.onError}. */
-export interface ConsumerErrorInfo {
+export interface ConsumerErrorInfo extends ErrorInfo {
   /** Which step failed: a handler, or a Redis call the runner made. */
   operation: 'handle' | 'read' | 'ack' | 'claim' | 'release' | 'dead-letter' | 'create-group';
   stream: string;

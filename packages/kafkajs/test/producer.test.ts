@@ -44,7 +44,7 @@ describe('traceProducer', () => {
       'messaging.operation.type': 'send',
       'messaging.destination.name': 'orders',
       'messaging.batch.message_count': 3,
-      'messaging.message.conversation_id': 'corr-1',
+      'baton.correlation_id': 'corr-1',
     });
     const headers = sentHeaders(kafka);
     expect(headers).toHaveLength(3);
@@ -140,9 +140,7 @@ describe('traceProducer', () => {
         expect(readFirstHeader(h, 'traceparent')).toContain(span.spanContext().spanId);
       }
     }
-    const correlation = new Set(
-      sends.map((s) => s.attributes['messaging.message.conversation_id']),
-    );
+    const correlation = new Set(sends.map((s) => s.attributes['baton.correlation_id']));
     expect(correlation.size).toBe(1);
     const points = await telemetry.metricPoints();
     expect(sumMetric(points, METRIC_SENT_MESSAGES, { 'messaging.destination.name': 'a' })).toBe(2);

@@ -124,7 +124,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
       expect(process?.parentSpanContext?.spanId).toBe(send?.spanContext().spanId);
       expect(process?.spanContext().traceId).toBe(send?.spanContext().traceId);
       expect(delivered('linked')[0]?.traceId).toBe(send?.spanContext().traceId);
-      expect(process?.attributes['messaging.message.conversation_id']).toBe('conformance-linkage');
+      expect(process?.attributes['baton.correlation_id']).toBe('conformance-linkage');
     });
 
     it('carries the correlation id from publisher to handler', async () => {

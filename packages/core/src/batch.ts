@@ -1,0 +1,124 @@
+import { type Context, type Link, type Span, SpanKind, trace } from '@opentelemetry/api';
+import { activeContext, runWithContext } from './context-scope.js';
+import { createCorrelationId, getCorrelationId, setCorrelationId } from './correlation.js';
+import { safeCreationContext } from './creation.js';
+import { rememberMessageContext } from './message-context.js';
+import type { TelemetryRuntime } from './runtime.js';
+import { endSpan, settleWith } from './settle.js';
+import { startSpan } from './span-start.js';
+import type { MessageDescription } from './types.js';
+
+/** What user code handling a batch can do with each message. */
+export interface BatchScope {
+  /** Each message's own context (its creation context and correlation id), by index. */
+  readonly contexts: readonly Context[];
+  /** Runs `fn` inside message `index`'s context, so its logs and spans join that trace. */
+  runInMessageContext<R>(index: number, fn: () => R): R;
+}
+
+/**
+ * Runs `handler` for a batch inside ONE `process <destination>` CONSUMER span with a link
+ * to each message's creation context. Each message's own context is reachable by index
+ * through the {@link BatchScope} and by the message object through
+ * `runInMessageContext(message, fn)`. In `'link'` mode a message's context is the batch
+ * span with the message's correlation id (its producer's trace is only linked).
+ */
+export function processBatch<R>(
+  runtime: TelemetryRuntime,
+  batch: MessageDescription,
+  messages: readonly MessageDescription[],
+  handler: (scope: BatchScope) => R,
+): R {
+  const operationName = batch.operationName ?? 'process';
+  const metrics = runtime.options.metrics;
+  const startMs = metrics ? performance.now() : 0;
+  const ambient = activeContext();
+  const contexts: Context[] = messages.map((message) =>
+    safeCreationContext(runtime, message, ambient),
+  );
+  let span: Span | undefined;
+  let batchContext = ambient;
+  try {
+    const links: Link[] = [];
+    for (const ctx of contexts) {
+      const spanContext = trace.getSpanContext(ctx);
+      if (spanContext !== undefined) links.push({ context: spanContext });
+    }
+    span = startSpan(runtime, {
+      description: batch,
+      operationName,
+      operationType: 'process',
+      kind: SpanKind.CONSUMER,
+      parent: ambient,
+      correlationId: getCorrelationId(ambient),
+      links,
+      messageCount: messages.length,
+    });
+    batchContext = trace.setSpan(ambient, span);
+    if (runtime.options.consumerSpanRelation === 'link') {
+      // New traces per message would have no parent; run them under the batch span.
+      for (let i = 0; i < contexts.length; i++) {
+        const own = contexts[i] as Context;
+        contexts[i] = setCorrelationId(
+          batchContext,
+          getCorrelationId(own) ?? createCorrelationId(),
+        );
+      }
+    }
+    const hook = runtime.options.consumeHook;
+    if (hook !== undefined) {
+      const hookSpan = span;
+      runtime.diagnostics.guard('consumeHook', () =>
+        hook(hookSpan, {
+          destination: batch.destination,
+          message: batch.message,
+          description: batch,
+        }),
+      );
+    }
+    if (metrics) {
+      for (let i = 0; i < messages.length; i++) {
+        runtime.recordTimeInQueue(
+          messages[i] as MessageDescription,
+          operationName,
+          contexts[i] as Context,
+        );
+      }
+    }
+  } catch (error) {
+    runtime.diagnostics.warnOnce('batch telemetry', error);
+    span = undefined;
+  }
+  for (let i = 0; i < messages.length; i++) {
+    rememberMessageContext(messages[i]?.message, contexts[i] as Context);
+  }
+  const scope: BatchScope = {
+    contexts,
+    runInMessageContext: (index, fn) => {
+      const ctx = contexts[index];
+      return ctx === undefined ? fn() : runWithContext(ctx, fn);
+    },
+  };
+  const started = span;
+  if (started === undefined) return runWithContext(batchContext, handler, scope);
+  const finalContext = batchContext;
+  return settleWith(
+    () => runWithContext(finalContext, handler, scope),
+    (error, failed) =>
+      runtime.diagnostics.guard('batch telemetry', () => {
+        endSpan(started, error, failed, runtime);
+        runtime.finish({
+          description: batch,
+          operationName,
+          operationType: 'process',
+          startMs,
+          error,
+          failed,
+          counter: 'consumed',
+          count: messages.length,
+          histogram: 'processDuration',
+          context: finalContext,
+        });
+      }),
+  );
+}

@@ -1,0 +1,103 @@
+import { type Context, type Link, type Span, SpanKind, trace } from '@opentelemetry/api';
+import { activeContext, runWithContext } from './context-scope.js';
+import { getCorrelationId } from './correlation.js';
+import { creationContext, safeCreationContext } from './creation.js';
+import type { TelemetryRuntime } from './runtime.js';
+import { endSpan, settleWith } from './settle.js';
+import { startSpan } from './span-start.js';
+import type { MessageDescription } from './types.js';
+
+interface ProcessStart {
+  span: Span;
+  handlerContext: Context;
+}
+
+// Decides the span's parent and links: the creation context is always linked (semconv
+// SHOULD); in 'parent' mode it is also the parent and an ambient span becomes a link; in
+// 'link' mode the span starts a new trace.
+function startProcess(
+  runtime: TelemetryRuntime,
+  description: MessageDescription,
+  operationName: string,
+): ProcessStart {
+  const ambient = activeContext();
+  const creation = creationContext(runtime, description, ambient);
+  const creationSpan = trace.getSpanContext(creation);
+  const links: Link[] = creationSpan !== undefined ? [{ context: creationSpan }] : [];
+  let parent = creation;
+  if (runtime.options.consumerSpanRelation === 'link') {
+    if (creationSpan !== undefined) parent = trace.deleteSpan(creation);
+  } else {
+    const ambientSpan = trace.getSpanContext(ambient);
+    if (ambientSpan !== undefined && ambientSpan.spanId !== creationSpan?.spanId) {
+      links.push({ context: ambientSpan });
+    }
+  }
+  const span = startSpan(runtime, {
+    description,
+    operationName,
+    operationType: 'process',
+    kind: SpanKind.CONSUMER,
+    parent,
+    correlationId: getCorrelationId(creation),
+    links,
+  });
+  const handlerContext = trace.setSpan(parent, span);
+  const hook = runtime.options.consumeHook;
+  if (hook !== undefined) {
+    runtime.diagnostics.guard('consumeHook', () =>
+      hook(span, {
+        destination: description.destination,
+        message: description.message,
+        description,
+      }),
+    );
+  }
+  if (runtime.options.metrics)
+    runtime.recordTimeInQueue(description, operationName, handlerContext);
+  return { span, handlerContext };
+}
+
+/**
+ * Runs `handler` for one message inside a `process <destination>` CONSUMER span (see
+ * {@link startProcess} for parent and links). The handler's result and errors pass
+ * through unchanged; telemetry failures never reach it.
+ */
+export function processMessage<R>(
+  runtime: TelemetryRuntime,
+  description: MessageDescription,
+  handler: (ctx: Context) => R,
+): R {
+  const operationName = description.operationName ?? 'process';
+  const startMs = runtime.options.metrics ? performance.now() : 0;
+  let started: ProcessStart;
+  try {
+    started = startProcess(runtime, description, operationName);
+  } catch (error) {
+    runtime.diagnostics.warnOnce('process telemetry', error);
+    const ctx = safeCreationContext(runtime, description, activeContext());
+    return runWithContext(ctx, handler, ctx);
+  }
+  const { span, handlerContext } = started;
+  return settleWith(
+    () => runWithContext(handlerContext, handler, handlerContext),
+    (error, failed) => {
+      try {
+        endSpan(span, error, failed, runtime);
+        runtime.finish({
+          description,
+          operationName,
+          operationType: 'process',
+          startMs,
+          error,
+          failed,
+          counter: 'consumed',
+          histogram: 'processDuration',
+          context: handlerContext,
+        });
+      } catch (telemetryError) {
+        runtime.diagnostics.warnOnce('process telemetry', telemetryError);
+      }
+    },
+  );
+}

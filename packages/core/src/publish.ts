@@ -1,0 +1,172 @@
+import { type Context, type Link, type Span, SpanKind, trace } from '@opentelemetry/api';
+import { readFirstHeader } from './carrier.js';
+import { activeContext, runWithContext } from './context-scope.js';
+import {
+  CORRELATION_HEADER,
+  createCorrelationId,
+  getCorrelationId,
+  setCorrelationId,
+} from './correlation.js';
+import { injectContext } from './propagation.js';
+import type { TelemetryRuntime } from './runtime.js';
+import { EMPTY_HEADERS, endSpan, settleWith } from './settle.js';
+import { startSpan } from './span-start.js';
+import type { PublishDescription } from './types.js';
+import { parseTraceParent, TRACE_PARENT_HEADER } from './w3c/traceparent.js';
+
+/** Gives the send callback an injected copy of any other headers object (batch sends). */
+export type InjectHeaders = <H extends Record<string, unknown>>(
+  headers: Readonly<H> | null | undefined,
+) => H & Record<string, string>;
+
+/** The `send` callback of {@link publish}: calls the client with the prepared headers. */
+export type SendCallback<R> = (
+  headers: Record<string, unknown>,
+  inject: InjectHeaders,
+  ctx: Context,
+) => R;
+
+// The creation context a caller put on the message itself, when it is to be kept.
+function existingCreation(
+  description: PublishDescription,
+  headers: Readonly<Record<string, unknown>> | null | undefined,
+) {
+  if (!description.preserveExistingContext) return null;
+  const existing = readFirstHeader(headers, TRACE_PARENT_HEADER);
+  return existing ? parseTraceParent(existing) : null;
+}
+
+function prepareHeaders(
+  runtime: TelemetryRuntime,
+  given: Readonly<Record<string, unknown>> | null | undefined,
+  ctx: Context,
+  description: PublishDescription,
+): Record<string, unknown> {
+  // The message keeps the context it carries, byte for byte.
+  if (description.sendRole === 'transport') return { ...given };
+  let headers: Record<string, unknown>;
+  if (existingCreation(description, given) !== null) {
+    // The user's own creation context wins; only a missing correlation id is added.
+    headers = { ...given };
+    if (readFirstHeader(given, CORRELATION_HEADER) === undefined) {
+      headers[CORRELATION_HEADER] = getCorrelationId(ctx);
+    }
+  } else {
+    const propagator = runtime.options.propagator;
+    headers = injectContext(given, ctx, propagator ? { propagator } : {});
+  }
+  const timeHeader = description.publishTimeHeader;
+  if (timeHeader !== undefined && readFirstHeader(headers, timeHeader) === undefined) {
+    headers[timeHeader] = String(Date.now());
+  }
+  return headers;
+}
+
+/**
+ * Publishes inside a `send <destination>` span: PRODUCER when the send creates the
+ * messages, CLIENT when they keep a creation context of their own (`sendRole:
+ * 'transport'`, or a valid `traceparent` kept with `preserveExistingContext`). `send`
+ * receives a copy of `description.headers` with the context injected, and an injector for
+ * further header objects (one per message of a batch). Ends when `send` returns or its
+ * promise settles; its result and errors pass through unchanged.
+ */
+export function publish<R>(
+  runtime: TelemetryRuntime,
+  description: PublishDescription,
+  send: SendCallback<R>,
+): R {
+  const operationName = description.operationName ?? 'send';
+  const metrics = runtime.options.metrics;
+  const startMs = metrics ? performance.now() : 0;
+  const existing = existingCreation(description, description.headers);
+  let span: Span | undefined;
+  let sendContext: Context = activeContext();
+  try {
+    let correlationId = getCorrelationId(sendContext);
+    if (correlationId === undefined) {
+      correlationId = createCorrelationId();
+      sendContext = setCorrelationId(sendContext, correlationId);
+    }
+    let links: Link[] | undefined = description.links;
+    // A kept creation context is linked; so is the one a forwarded message carries.
+    const carried =
+      existing ??
+      (description.sendRole === 'transport' && links === undefined
+        ? parseTraceParent(readFirstHeader(description.headers, TRACE_PARENT_HEADER))
+        : null);
+    if (carried !== null) {
+      links = links === undefined ? [{ context: carried }] : [...links, { context: carried }];
+    }
+    const count = description.messageCount;
+    span = startSpan(runtime, {
+      description,
+      operationName,
+      operationType: 'send',
+      kind:
+        existing !== null || description.sendRole === 'transport'
+          ? SpanKind.CLIENT
+          : SpanKind.PRODUCER,
+      parent: sendContext,
+      correlationId,
+      links,
+      messageCount: count !== undefined && count !== 1 ? count : undefined,
+    });
+    sendContext = trace.setSpan(sendContext, span);
+  } catch (error) {
+    runtime.diagnostics.warnOnce('publish telemetry', error);
+    span = undefined;
+  }
+  // Even without a span (a broken tracer), the context and correlation id still travel.
+  const ctx = sendContext;
+  const inject: InjectHeaders = (given) => {
+    try {
+      return prepareHeaders(runtime, given, ctx, description) as never;
+    } catch (error) {
+      runtime.diagnostics.warnOnce('header injection', error);
+      return { ...given } as never;
+    }
+  };
+  const headers =
+    description.injectHeaders === false
+      ? EMPTY_HEADERS
+      : inject(description.headers as Record<string, unknown> | undefined);
+  const hook = runtime.options.publishHook;
+  if (hook !== undefined && span !== undefined) {
+    const hookSpan = span;
+    runtime.diagnostics.guard('publishHook', () =>
+      hook(hookSpan, {
+        destination: description.destination,
+        message: description.message,
+        headers,
+        description,
+      }),
+    );
+  }
+  const started = span;
+  // Client calls run inside the send span, so a client's own instrumentation nests under
+  // it; an in-process send has no client call and gets the context as an argument.
+  const call =
+    description.injectHeaders === false
+      ? () => send(headers, inject, ctx)
+      : () => runWithContext(ctx, send, headers, inject, ctx);
+  if (started === undefined) return call();
+  return settleWith(call, (error, failed) => {
+    try {
+      endSpan(started, error, failed, runtime);
+      runtime.finish({
+        description,
+        operationName,
+        operationType: 'send',
+        startMs,
+        error,
+        failed,
+        counter: 'sent',
+        count: description.messageCount ?? 1,
+        histogram: 'operationDuration',
+        context: ctx,
+      });
+    } catch (telemetryError) {
+      runtime.diagnostics.warnOnce('publish telemetry', telemetryError);
+    }
+  });
+}
