@@ -46,6 +46,7 @@ function build(
   description: MessageDescription,
   operationName: string,
   operationType: OperationType,
+  template: string | undefined,
   stability: SemconvStability,
 ): OperationAttributes {
   const common: Attributes = {
@@ -61,7 +62,6 @@ function build(
   if (description.serverAddress !== undefined)
     common[ATTR_SERVER_ADDRESS] = description.serverAddress;
   if (description.serverPort !== undefined) common[ATTR_SERVER_PORT] = description.serverPort;
-  const template = description.destinationTemplate;
   // Semconv: the name goes on metrics only when it has low cardinality; else the template.
   const metricDestination: Attributes =
     template === undefined
@@ -116,6 +116,7 @@ export class AttributeCache {
     description: MessageDescription,
     operationName: string,
     operationType: OperationType,
+    template: string | undefined,
   ): OperationAttributes {
     const entries = this.byDestination.get(description.destination);
     if (entries !== undefined) {
@@ -124,7 +125,7 @@ export class AttributeCache {
           entry.operationType === operationType &&
           entry.operationName === operationName &&
           entry.system === description.system &&
-          entry.template === description.destinationTemplate &&
+          entry.template === template &&
           entry.partition === description.partition &&
           entry.consumerGroup === description.consumerGroup &&
           entry.serverAddress === description.serverAddress &&
@@ -134,14 +135,14 @@ export class AttributeCache {
         }
       }
     }
-    const attributes = build(description, operationName, operationType, this.stability);
+    const attributes = build(description, operationName, operationType, template, this.stability);
     if (this.size < MAX_CACHED) {
       this.size++;
       const entry: CacheEntry = {
         operationType,
         operationName,
         system: description.system,
-        template: description.destinationTemplate,
+        template,
         partition: description.partition,
         consumerGroup: description.consumerGroup,
         serverAddress: description.serverAddress,

@@ -45,7 +45,7 @@ export function resolveBatonOptions(
     warn('semconvStability', resolved.semconvStability);
     resolved.semconvStability = semconvStabilityFromEnv();
   }
-  for (const hook of ['publishHook', 'consumeHook', 'onError'] as const) {
+  for (const hook of ['publishHook', 'consumeHook', 'onError', 'destinationTemplate'] as const) {
     if (!isFunctionOrAbsent(resolved[hook])) {
       warn(hook, resolved[hook]);
       delete resolved[hook];

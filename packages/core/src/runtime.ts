@@ -71,7 +71,29 @@ export class TelemetryRuntime {
     operationName: string,
     operationType: OperationType,
   ): OperationAttributes {
-    return this.attributes.get(description, operationName, operationType);
+    return this.attributes.get(
+      description,
+      operationName,
+      operationType,
+      this.templateOf(description),
+    );
+  }
+
+  /**
+   * The destination template of a message: the adapter's, else the user's
+   * `destinationTemplate` option applied to the destination name.
+   */
+  templateOf(description: MessageDescription): string | undefined {
+    if (description.destinationTemplate !== undefined) return description.destinationTemplate;
+    const template = this.options.destinationTemplate;
+    if (template === undefined) return undefined;
+    try {
+      const value = template(description.destination);
+      return typeof value === 'string' && value.length > 0 ? value : undefined;
+    } catch (error) {
+      this.diagnostics.warnOnce('destinationTemplate', error);
+      return undefined;
+    }
   }
 
   /** `error.type` of a thrown value: the adapter's mapping first, then the class name. */

@@ -26,7 +26,7 @@ export interface SpanStart {
  */
 export function startSpan(runtime: TelemetryRuntime, start: SpanStart): Span {
   const { description, operationName } = start;
-  const destination = description.destinationTemplate ?? description.destination;
+  const destination = runtime.templateOf(description) ?? description.destination;
   const span = runtime.tracer.startSpan(
     `${operationName} ${destination}`,
     {

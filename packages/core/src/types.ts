@@ -188,6 +188,13 @@ export interface BatonOptions {
    * @defaultValue one `diag` warning per kind of error
    */
   onError?(error: unknown, info: ErrorInfo): void;
+  /**
+   * A low-cardinality form of destination names that hold ids, e.g.
+   * `(name) => name.replace(/^user\.\d+\./, 'user.{id}.')`: span names and metric
+   * attributes use it (`messaging.destination.template`), the full name stays on the
+   * span. Return `undefined` to keep the name. Must not throw (a throw keeps the name).
+   */
+  destinationTemplate?: (destination: string) => string | undefined;
   /** Emit metrics. @defaultValue true */
   metrics?: boolean;
   /**

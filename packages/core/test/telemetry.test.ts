@@ -250,6 +250,19 @@ describe('MessagingTelemetry.publish / process', () => {
     }
   });
 
+  it('applies the destinationTemplate option, and keeps the name when it throws', () => {
+    const baton = make({
+      destinationTemplate: (name: string) => {
+        if (name === 'boom') throw new Error('template bug');
+        return name.replace(/^user\.\d+\./, 'user.{id}.');
+      },
+    });
+    vi.spyOn(diag, 'warn').mockImplementation(() => {});
+    baton.publish({ system: 'test', destination: 'user.42.created' }, () => undefined);
+    baton.publish({ system: 'test', destination: 'boom' }, () => undefined);
+    expect(telemetry.spans().map((s) => s.name)).toEqual(['send user.{id}.created', 'send boom']);
+  });
+
   it('makes a send CLIENT, linked, when the message keeps a creation context of its own', () => {
     const baton = make();
     const own = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
