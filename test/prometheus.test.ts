@@ -164,6 +164,22 @@ describe.skipIf(!binary)('a real Prometheus scraping Baton metrics', () => {
     const lag = await value('baton_group:baton_consumer_lag:sum');
     expect(lag.metric).toEqual({ __name__: 'baton_group:baton_consumer_lag:sum', ...group });
     expect(lag.value[1]).toBe('12');
+    // Over time: the counter grows by 10 a scrape, the backlog stays at 12.
+    const overTime = async (expr: string) => {
+      const end = Date.now() / 1000;
+      const [series] = await prometheus.api.queryRange(expr, end - 60, end, 1);
+      return series?.values.map(([, v]) => v) ?? [];
+    };
+    const counts = await waitFor(
+      async () => {
+        const values = await overTime('messaging_client_sent_messages_total{error_type=""}');
+        return new Set(values).size >= 3 ? values.map(Number) : undefined;
+      },
+      { timeoutMs: 20_000, message: 'three scrapes of the sent counter' },
+    );
+    expect(counts.every((v, i) => i === 0 || v >= (counts[i - 1] as number))).toBe(true);
+    expect(new Set(counts.map((v) => (v - 100) % 10))).toEqual(new Set([0]));
+    expect(new Set(await overTime('baton_group:baton_consumer_lag:sum'))).toEqual(new Set(['12']));
     const p95 = await value('baton_group:baton_consumer_time_in_queue_seconds:p95_5m');
     expect(Number(p95.value[1])).toBeGreaterThan(0.25);
     expect(Number(p95.value[1])).toBeLessThanOrEqual(2.5);
@@ -201,7 +217,11 @@ describe.skipIf(!binary)('a real Prometheus scraping Baton metrics', () => {
   });
 });
 
-// Series Prometheus adds to every target.
+// Series Prometheus adds itself: per target (up, scrape_*), and from the loaded rules
+// (recording rules, ALERTS and ALERTS_FOR_STATE once an alert is pending).
 function isScrapeSeries(name: string | undefined): boolean {
-  return name === 'up' || (name?.startsWith('scrape_') ?? false);
+  if (name === undefined) return false;
+  return (
+    name === 'up' || name.startsWith('scrape_') || name.startsWith('ALERTS') || name.includes(':')
+  );
 }
