@@ -33,6 +33,22 @@ export function promqlUses(expr: string): PromqlUse {
   return { metrics: [...metrics], labels: [...labels] };
 }
 
+/**
+ * The metric and label names in `expr` that are not in `known`. Also throws when `expr`
+ * selects nothing by name, so an expression cannot pass by using no metric at all.
+ */
+export function unknownNames(
+  expr: string,
+  known: { metrics: ReadonlySet<string>; labels: ReadonlySet<string> },
+): { metrics: string[]; labels: string[] } {
+  const uses = promqlUses(expr);
+  if (uses.metrics.length === 0) throw new Error(`no metric selected in: ${expr}`);
+  return {
+    metrics: uses.metrics.filter((name) => !known.metrics.has(name)),
+    labels: uses.labels.filter((label) => !known.labels.has(label)),
+  };
+}
+
 /** An expression found in a shipped file, with where it came from. */
 export interface ShippedExpression {
   source: string;
