@@ -271,7 +271,7 @@ describe.skipIf(!url)('@baton/amqplib against RabbitMQ', () => {
     const [failed] = named(`process ${q}`);
     const [dead] = named(`process ${dlq}`);
     expect(failed?.status.code).toBe(SpanStatusCode.ERROR);
-    expect(settles('nack', q)[0]?.attributes?.['messaging.rabbitmq.settle.requeue']).toBe(false);
+    expect(settles('reject', q)[0]?.attributes?.['messaging.rabbitmq.settle.requeue']).toBe(false);
     expect(parentOf(dead)).toBe(send?.spanContext().spanId);
     expect(fromDlq).toEqual([send?.spanContext().traceId]);
     expect(dead?.attributes['messaging.rabbitmq.message.death_count']).toBe(1);
@@ -301,7 +301,7 @@ describe.skipIf(!url)('@baton/amqplib against RabbitMQ', () => {
       (s) => s.attributes['messaging.rabbitmq.message.redelivered'] === true,
     );
     expect(redelivered).toHaveLength(1);
-    expect(settles('nack', q)[0]?.attributes?.['messaging.rabbitmq.settle.requeue']).toBe(true);
+    expect(settles('reject', q)[0]?.attributes?.['messaging.rabbitmq.settle.requeue']).toBe(true);
     const check = await connection.createChannel();
     expect((await check.checkQueue(q)).messageCount).toBe(0);
   });
