@@ -194,12 +194,20 @@ export function createConsumer(channel: RawConsumerChannel, config: ConsumerConf
 
   // A pulled message gets message attributes and a link to its producer on the receive
   // span; its settle spans join the message's trace.
-  const received = (span: Span | undefined, queue: string, message: unknown): void => {
+  const received = (
+    span: Span | undefined,
+    queue: string,
+    message: unknown,
+    noAck: boolean,
+  ): void => {
     if (message === null || typeof message !== 'object') return;
     const delivered = message as AmqpMessage;
     const description = describeDelivery(delivered, queue, timeHeader, 'receive');
     const creation = telemetry.messageContext(description);
-    settler.delivered(delivered, { queue, context: creation, span: undefined, recording: false });
+    // A noAck get is settled by the broker: a record would never be removed.
+    if (!noAck) {
+      settler.delivered(delivered, { queue, context: creation, span: undefined, recording: false });
+    }
     if (!span) return;
     guard('receive telemetry', () => {
       const attributes = { ...description.attributes };
@@ -213,6 +221,7 @@ export function createConsumer(channel: RawConsumerChannel, config: ConsumerConf
   };
 
   const get: Consumer['get'] = (queue, options, ...rest) => {
+    const noAck = (options as { noAck?: unknown } | undefined)?.noAck === true;
     const description = { system: SYSTEM, destination: queue, operationName: 'receive' };
     const callback = rest[0];
     if (typeof callback !== 'function') {
@@ -220,7 +229,7 @@ export function createConsumer(channel: RawConsumerChannel, config: ConsumerConf
         const pending = channel.get(queue, options, ...rest);
         if (!isPromiseLike(pending)) return pending;
         return pending.then((message) => {
-          received(span, queue, message);
+          received(span, queue, message, noAck);
           return message;
         });
       });
@@ -233,7 +242,7 @@ export function createConsumer(channel: RawConsumerChannel, config: ConsumerConf
         settle = (error) => (error == null ? resolve() : reject(error));
       });
       returned = channel.get(queue, options, (error: unknown, message: unknown) => {
-        if (error == null) received(span, queue, message);
+        if (error == null) received(span, queue, message, noAck);
         settle(error);
         return (callback as Callback)(error, message);
       });

@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { METRIC_OPERATION_DURATION, withCorrelationId } from '@baton/core';
 import { createTestTelemetry, sumMetric, type TestTelemetry } from '@baton/testing';
 import { diag, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
@@ -326,6 +328,21 @@ describe('traceChannel consume (ackMode auto)', () => {
 });
 
 describe('traceChannel get', () => {
+  it('keeps nothing of a noAck get, which the broker settles itself', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const raw = new FakeChannel();
+    const channel = wrap(raw);
+    const refs: Array<WeakRef<object>> = [];
+    for (let i = 0; i < 3; i++) {
+      raw.pending.push(roundTrip(channel, raw));
+      refs.push(new WeakRef((await channel.get('jobs', { noAck: true })) as AmqpMessage));
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    expect(refs.filter((ref) => ref.deref() !== undefined)).toEqual([]);
+  });
+
   it('records a receive span linked to the producer and returns the message', async () => {
     const raw = new FakeChannel();
     const channel = wrap(raw);
