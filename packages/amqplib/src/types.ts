@@ -4,7 +4,7 @@ import type { BatonOptions } from '@baton/core';
  * Who settles the deliveries of a traced `consume`:
  * - `'manual'`: your handler calls `ack` / `nack` / `reject` exactly as with bare amqplib
  *   (the default; Baton never acks on your behalf).
- * - `'auto'`: Baton acks when the handler returns (or its promise resolves) and nacks when
+ * - `'auto'`: Baton acks when the handler returns (or its promise resolves) and rejects when
  *   it throws (or its promise rejects), per {@link FailureMode}. Ignored for `noAck`
  *   consumers and for messages you settled yourself.
  */
