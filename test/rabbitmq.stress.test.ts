@@ -85,81 +85,86 @@ describe.skipIf(!url)('@baton/amqplib under load and failure', () => {
     await telemetry.shutdown();
   });
 
-  it(`handles ${LOAD.toLocaleString('en')} messages in auto mode with 5% failing once: none lost, only the failed ones twice, every process span under its send span, no delivery retained`, async () => {
-    const connection = await connect();
-    // Spans are reduced to what the assertions need as they end, so that memory measures
-    // Baton and not an in-memory exporter holding every span.
-    const spans = new SpanLedger();
-    const tracerProvider = new BasicTracerProvider({ spanProcessors: [spans] });
-    const options = { tracerProvider, ackMode: 'auto' as const, onError: () => {} };
-    const producer = traceChannel(await connection.createConfirmChannel(), options);
-    const consumer = traceChannel(await connection.createChannel(), options);
-    const queue = uniqueName('baton-load');
-    await consumer.assertQueue(queue, { arguments: { 'x-expires': 60_000 } });
-    await consumer.prefetch(500);
+  it(
+    `handles ${LOAD.toLocaleString('en')} messages in auto mode with 5% failing once: none lost, only the failed ones twice, every process span under its send span, no delivery retained`,
+    async () => {
+      const connection = await connect();
+      // Spans are reduced to what the assertions need as they end, so that memory measures
+      // Baton and not an in-memory exporter holding every span.
+      const spans = new SpanLedger();
+      const tracerProvider = new BasicTracerProvider({ spanProcessors: [spans] });
+      const options = { tracerProvider, ackMode: 'auto' as const, onError: () => {} };
+      const producer = traceChannel(await connection.createConfirmChannel(), options);
+      const consumer = traceChannel(await connection.createChannel(), options);
+      const queue = uniqueName('baton-load');
+      await consumer.assertQueue(queue, { arguments: { 'x-expires': 60_000 } });
+      await consumer.prefetch(500);
 
-    const bodies = Array.from({ length: LOAD }, (_, i) => `m-${i}`);
-    const failing = new Set(bodies.filter((_, i) => i % 20 === 0));
-    const deliveries = new Map<string, number>();
-    const notFlagged: string[] = [];
-    let succeeded = 0;
-    // Every 10th delivery is watched: once settled, nothing of Baton's may still hold it.
-    const watched: Array<WeakRef<object>> = [];
-    await consumer.consume(queue, async (msg) => {
-      if (!msg) return;
-      const body = msg.content.toString();
-      const seen = (deliveries.get(body) ?? 0) + 1;
-      deliveries.set(body, seen);
-      if (seen > 1 && !msg.fields.redelivered) notFlagged.push(body);
-      if (deliveries.size % 10 === 0 && seen === 1) watched.push(new WeakRef(msg));
-      await Promise.resolve();
-      if (failing.has(body) && seen === 1) throw new Error('fails once');
-      succeeded++;
-    });
-    const heapBefore = process.memoryUsage().heapUsed;
-    const started = performance.now();
-    const nacks: string[] = [];
-    const { thrown } = await publishAll(producer, queue, bodies, (body, error) => {
-      if (error) nacks.push(body);
-    });
-    await producer.waitForConfirms();
-    expect(thrown).toEqual([]);
-    expect(nacks).toEqual([]);
-    await waitFor(() => succeeded === LOAD, {
-      timeoutMs: LOAD * 5,
-      message: 'all handled',
-    });
-    const seconds = (performance.now() - started) / 1000;
+      const bodies = Array.from({ length: LOAD }, (_, i) => `m-${i}`);
+      const failing = new Set(bodies.filter((_, i) => i % 20 === 0));
+      const deliveries = new Map<string, number>();
+      const notFlagged: string[] = [];
+      let succeeded = 0;
+      // Every 10th delivery is watched: once settled, nothing of Baton's may still hold it.
+      const watched: Array<WeakRef<object>> = [];
+      await consumer.consume(queue, async (msg) => {
+        if (!msg) return;
+        const body = msg.content.toString();
+        const seen = (deliveries.get(body) ?? 0) + 1;
+        deliveries.set(body, seen);
+        if (seen > 1 && !msg.fields.redelivered) notFlagged.push(body);
+        if (deliveries.size % 10 === 0 && seen === 1) watched.push(new WeakRef(msg));
+        await Promise.resolve();
+        if (failing.has(body) && seen === 1) throw new Error('fails once');
+        succeeded++;
+      });
+      const heapBefore = process.memoryUsage().heapUsed;
+      const started = performance.now();
+      const nacks: string[] = [];
+      const { thrown } = await publishAll(producer, queue, bodies, (body, error) => {
+        if (error) nacks.push(body);
+      });
+      await producer.waitForConfirms();
+      expect(thrown).toEqual([]);
+      expect(nacks).toEqual([]);
+      await waitFor(() => succeeded === LOAD, {
+        timeoutMs: LOAD * 5,
+        message: 'all handled',
+      });
+      const seconds = (performance.now() - started) / 1000;
 
-    const twice = [...deliveries].filter(([, n]) => n > 1).map(([body]) => body);
-    expect(new Set(twice)).toEqual(failing);
-    expect([...deliveries.values()].every((n) => n <= 2)).toBe(true);
-    expect(notFlagged).toEqual([]);
-    expect(spans.sends.size).toBe(LOAD);
-    expect(spans.processParents).toHaveLength(LOAD + failing.size);
-    const perSend = new Map<string, number>();
-    for (const parent of spans.processParents) perSend.set(parent, (perSend.get(parent) ?? 0) + 1);
-    expect([...perSend.keys()].filter((id) => !spans.sends.has(id))).toEqual([]);
-    expect(perSend.size).toBe(LOAD);
-    expect(spans.failedProcesses).toBe(failing.size);
+      const twice = [...deliveries].filter(([, n]) => n > 1).map(([body]) => body);
+      expect(new Set(twice)).toEqual(failing);
+      expect([...deliveries.values()].every((n) => n <= 2)).toBe(true);
+      expect(notFlagged).toEqual([]);
+      expect(spans.sends.size).toBe(LOAD);
+      expect(spans.processParents).toHaveLength(LOAD + failing.size);
+      const perSend = new Map<string, number>();
+      for (const parent of spans.processParents)
+        perSend.set(parent, (perSend.get(parent) ?? 0) + 1);
+      expect([...perSend.keys()].filter((id) => !spans.sends.has(id))).toEqual([]);
+      expect(perSend.size).toBe(LOAD);
+      expect(spans.failedProcesses).toBe(failing.size);
 
-    // Settled deliveries are not retained (the settle records went with the settles).
-    gc();
-    await new Promise((resolve) => setImmediate(resolve));
-    gc();
-    const retained = watched.filter((ref) => ref.deref() !== undefined).length;
-    const heapAfter = process.memoryUsage().heapUsed;
-    console.info(
-      `rabbitmq load: ${LOAD} messages (+${failing.size} redeliveries) in ${seconds.toFixed(1)} s; heap ${(heapBefore / 2 ** 20).toFixed(0)} -> ${(heapAfter / 2 ** 20).toFixed(0)} MiB; ${retained} of ${watched.length} watched deliveries still reachable`,
-    );
-    expect(retained).toBe(0);
-    // Closing the channel returns unacked deliveries to the queue: none come back.
-    await consumer.close();
-    const check = await connection.createChannel();
-    expect((await check.checkQueue(queue)).messageCount).toBe(0);
-    await check.deleteQueue(queue);
-    await tracerProvider.shutdown();
-  });
+      // Settled deliveries are not retained (the settle records went with the settles).
+      gc();
+      await new Promise((resolve) => setImmediate(resolve));
+      gc();
+      const retained = watched.filter((ref) => ref.deref() !== undefined).length;
+      const heapAfter = process.memoryUsage().heapUsed;
+      console.info(
+        `rabbitmq load: ${LOAD} messages (+${failing.size} redeliveries) in ${seconds.toFixed(1)} s; heap ${(heapBefore / 2 ** 20).toFixed(0)} -> ${(heapAfter / 2 ** 20).toFixed(0)} MiB; ${retained} of ${watched.length} watched deliveries still reachable`,
+      );
+      expect(retained).toBe(0);
+      // Closing the channel returns unacked deliveries to the queue: none come back.
+      await consumer.close();
+      const check = await connection.createChannel();
+      expect((await check.checkQueue(queue)).messageCount).toBe(0);
+      await check.deleteQueue(queue);
+      await tracerProvider.shutdown();
+    },
+    Math.max(60_000, LOAD * 4),
+  );
 
   it('surfaces a connection lost mid-run through amqplib events without hanging or dropping messages', async () => {
     const connection = await connect();
