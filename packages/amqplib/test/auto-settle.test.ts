@@ -1,39 +1,10 @@
-import { withCorrelationId } from '@baton/core';
-import { createTestTelemetry, type TestTelemetry } from '@baton/testing';
 import { diag, SpanKind } from '@opentelemetry/api';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  type AmqplibOptions,
-  type AmqpMessage,
-  type ConsumerErrorInfo,
-  traceChannel,
-} from '../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import type { AmqpMessage, ConsumerErrorInfo } from '../src/index.js';
 import { FakeChannel } from './fake-channel.js';
+import { useTracedChannels } from './traced.js';
 
-let telemetry: TestTelemetry;
-beforeEach(() => {
-  telemetry = createTestTelemetry();
-});
-afterEach(async () => {
-  await telemetry.shutdown();
-  vi.restoreAllMocks();
-});
-
-const wrap = (channel: FakeChannel, extra: AmqplibOptions = {}) =>
-  traceChannel(channel, {
-    tracerProvider: telemetry.tracerProvider,
-    meterProvider: telemetry.meterProvider,
-    ...extra,
-  });
-const ofKind = (kind: SpanKind) => telemetry.spans().filter((s) => s.kind === kind);
-const eventsOf = (op: string) =>
-  ofKind(SpanKind.CONSUMER).flatMap((s) => s.events.filter((e) => e.name === op));
-
-// Publishes through the traced channel and returns the message amqplib would deliver.
-function roundTrip(channel: ReturnType<typeof wrap>, raw: FakeChannel, body = 'x') {
-  withCorrelationId('corr-7', () => channel.sendToQueue('jobs', Buffer.from(body)));
-  return raw.message(raw.published.at(-1));
-}
+const { wrap, ofKind, eventsOf, roundTrip } = useTracedChannels();
 
 describe('traceChannel consume (ackMode auto)', () => {
   const reported = () => {

@@ -1,36 +1,14 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { METRIC_OPERATION_DURATION, withCorrelationId } from '@baton/core';
-import { createTestTelemetry, sumMetric, type TestTelemetry } from '@baton/testing';
+import { METRIC_OPERATION_DURATION } from '@baton/core';
+import { sumMetric } from '@baton/testing';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type AmqplibOptions, type AmqpMessage, traceChannel } from '../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import { type AmqpMessage, traceChannel } from '../src/index.js';
 import { FakeChannel } from './fake-channel.js';
+import { useTracedChannels } from './traced.js';
 
-let telemetry: TestTelemetry;
-beforeEach(() => {
-  telemetry = createTestTelemetry();
-});
-afterEach(async () => {
-  await telemetry.shutdown();
-  vi.restoreAllMocks();
-});
-
-const wrap = (channel: FakeChannel, extra: AmqplibOptions = {}) =>
-  traceChannel(channel, {
-    tracerProvider: telemetry.tracerProvider,
-    meterProvider: telemetry.meterProvider,
-    ...extra,
-  });
-const ofKind = (kind: SpanKind) => telemetry.spans().filter((s) => s.kind === kind);
-const eventsOf = (op: string) =>
-  ofKind(SpanKind.CONSUMER).flatMap((s) => s.events.filter((e) => e.name === op));
-
-// Publishes through the traced channel and returns the message amqplib would deliver.
-function roundTrip(channel: ReturnType<typeof wrap>, raw: FakeChannel, body = 'x') {
-  withCorrelationId('corr-7', () => channel.sendToQueue('jobs', Buffer.from(body)));
-  return raw.message(raw.published.at(-1));
-}
+const { telemetry, wrap, ofKind, eventsOf, roundTrip } = useTracedChannels();
 
 describe('traceChannel consume (manual settling)', () => {
   it('runs the handler in a process span under the send span and returns its result', async () => {
@@ -79,12 +57,14 @@ describe('traceChannel consume (manual settling)', () => {
     channel.reject(later[0] as AmqpMessage, false);
     expect(raw.settles.map((s) => s.op)).toEqual(['ack', 'reject']);
     expect(eventsOf('ack')).toHaveLength(1);
-    const [reject] = telemetry.spans().filter((s) => s.name === 'reject jobs');
+    const [reject] = telemetry()
+      .spans()
+      .filter((s) => s.name === 'reject jobs');
     const laterProcess = ofKind(SpanKind.CONSUMER)[1];
     expect(reject?.kind).toBe(SpanKind.CLIENT);
     expect(reject?.parentSpanContext?.spanId).toBe(laterProcess?.spanContext().spanId);
     expect(reject?.attributes['messaging.rabbitmq.settle.requeue']).toBe(false);
-    const points = await telemetry.metricPoints();
+    const points = await telemetry().metricPoints();
     expect(
       sumMetric(points, METRIC_OPERATION_DURATION, { 'messaging.operation.name': 'ack' }),
     ).toBe(1);
@@ -95,7 +75,7 @@ describe('traceChannel consume (manual settling)', () => {
 
   it('records only the settle metric when spans are not recorded (no SDK)', async () => {
     const raw = new FakeChannel();
-    const channel = traceChannel(raw, { meterProvider: telemetry.meterProvider });
+    const channel = traceChannel(raw, { meterProvider: telemetry().meterProvider });
     const later: AmqpMessage[] = [];
     await channel.consume('jobs', (msg) => {
       if (msg?.content.toString() === 'now') channel.ack(msg);
@@ -105,8 +85,8 @@ describe('traceChannel consume (manual settling)', () => {
     raw.deliver(roundTrip(channel, raw, 'later'));
     channel.nack(later[0] as AmqpMessage);
     expect(raw.settles.map((s) => s.op)).toEqual(['ack', 'nack']);
-    expect(telemetry.spans()).toEqual([]);
-    const points = await telemetry.metricPoints();
+    expect(telemetry().spans()).toEqual([]);
+    const points = await telemetry().metricPoints();
     expect(
       sumMetric(points, METRIC_OPERATION_DURATION, { 'messaging.operation.name': 'ack' }),
     ).toBe(1);
@@ -182,13 +162,17 @@ describe('traceChannel get', () => {
     const msg = (await channel.get('jobs')) as AmqpMessage;
     expect(msg.fields.deliveryTag).toBe(1);
     expect(await channel.get('jobs')).toBe(false);
-    const receives = telemetry.spans().filter((s) => s.name === 'receive jobs');
+    const receives = telemetry()
+      .spans()
+      .filter((s) => s.name === 'receive jobs');
     expect(receives).toHaveLength(2);
     const [send] = ofKind(SpanKind.PRODUCER);
     expect(receives[0]?.links[0]?.context.spanId).toBe(send?.spanContext().spanId);
     expect(receives[1]?.links).toEqual([]);
     channel.ack(msg);
-    const [ack] = telemetry.spans().filter((s) => s.name === 'ack jobs');
+    const [ack] = telemetry()
+      .spans()
+      .filter((s) => s.name === 'ack jobs');
     expect(ack?.spanContext().traceId).toBe(send?.spanContext().traceId);
   });
 
@@ -201,7 +185,11 @@ describe('traceChannel get', () => {
     );
     expect((msg as AmqpMessage).fields.deliveryTag).toBe(1);
     await vi.waitFor(() =>
-      expect(telemetry.spans().filter((s) => s.name === 'receive jobs')).toHaveLength(1),
+      expect(
+        telemetry()
+          .spans()
+          .filter((s) => s.name === 'receive jobs'),
+      ).toHaveLength(1),
     );
   });
 });
