@@ -9,7 +9,7 @@ const url = await brokerOrSkip('rabbitmq');
 describe.skipIf(!url)('RabbitMQ', () => {
   runConformanceSuite({
     name: '@baton/amqplib',
-    // ackMode 'auto' nacks a failed delivery with requeue: the broker delivers it again.
+    // ackMode 'auto' rejects a failed delivery with requeue: the broker delivers it again.
     onHandlerError: 'redeliver',
     messageCount: 500,
     async createHarness(options) {

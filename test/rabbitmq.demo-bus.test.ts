@@ -1,9 +1,13 @@
 import { withCorrelationId } from '@baton/core';
 import { createTestTelemetry, type TestTelemetry, waitFor } from '@baton/testing';
 import { context, SpanKind, trace } from '@opentelemetry/api';
+import amqp from 'amqplib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DemoBus, Payload } from '../examples/user-notification/src/bus.js';
-import { createRabbitMqBus } from '../examples/user-notification/src/buses/rabbitmq.js';
+import {
+  createRabbitMqBus,
+  MAX_DELIVERIES,
+} from '../examples/user-notification/src/buses/rabbitmq.js';
 import { brokerOrSkip, uniqueName } from './brokers.js';
 
 const url = await brokerOrSkip('rabbitmq');
@@ -59,25 +63,75 @@ describe.skipIf(!url)('the demo bus over RabbitMQ', () => {
     expect(retried?.attributes['messaging.rabbitmq.message.first_death_reason']).toBe('rejected');
   });
 
-  it('closes while a handler is in flight, after that handler finishes', async () => {
+  it('parks a message that fails MAX_DELIVERIES times in <queue>.dead, byte-identical', async () => {
     const namespace = uniqueName('baton-demo');
     const bus = await createRabbitMqBus({ namespace });
+    buses.push(bus);
+    const attempts: Payload[] = [];
+    await bus.subscribe('user.created', 'doomed', async (payload) => {
+      attempts.push(payload);
+      throw new Error('always fails');
+    });
+    await bus.publish('user.created', { userId: 'u-3', name: 'Zoë' });
+    const admin = await amqp.connect(url as string);
+    try {
+      const channel = await admin.createChannel();
+      const parked = await waitFor(
+        () => channel.get(`${namespace}.doomed.user.created.dead`, { noAck: true }),
+        { message: 'the parked copy' },
+      );
+      if (!parked) throw new Error('nothing parked');
+      expect(attempts).toHaveLength(MAX_DELIVERIES);
+      expect(
+        parked.content.equals(Buffer.from(JSON.stringify({ userId: 'u-3', name: 'Zoë' }))),
+      ).toBe(true);
+      expect(parked.properties.contentType).toBe('application/json');
+      expect(parked.properties.headers?.traceparent).toMatch(/^00-/);
+      // Nothing is left cycling: the queue and its retry queue are empty, and stay so.
+      const queue = `${namespace}.doomed.user.created`;
+      expect((await channel.checkQueue(queue)).messageCount).toBe(0);
+      expect((await channel.checkQueue(`${queue}.retry`)).messageCount).toBe(0);
+    } finally {
+      await admin.close();
+    }
+  });
+
+  it('closes while a handler is in flight, after that handler finishes and is acked', async () => {
+    const namespace = uniqueName('baton-demo');
+    const bus = await createRabbitMqBus({ namespace });
+    const queue = `${namespace}.slow.user.created`;
+    const order: string[] = [];
     let release: () => void = () => {};
-    let finished = false;
-    let started = false;
     await bus.subscribe('user.created', 'slow', async () => {
-      started = true;
+      order.push('handler started');
       await new Promise<void>((resolve) => {
         release = resolve;
       });
-      finished = true;
+      order.push('handler finished');
     });
     await bus.publish('user.created', { userId: 'u-2' });
-    await waitFor(() => started, { message: 'the handler started' });
-    // The handler finishes well after cancel + connection close would have taken.
-    const releaseLater = setTimeout(() => release(), 200);
-    await bus.close();
-    clearTimeout(releaseLater);
-    expect(finished).toBe(true);
+    await waitFor(() => order.length === 1, { message: 'the handler started' });
+    const admin = await amqp.connect(url as string);
+    try {
+      const channel = await admin.createChannel();
+      const closed = bus.close().then(() => order.push('bus closed'));
+      // close() has cancelled the consumer: from here it can only wait for the handler.
+      await waitFor(async () => (await channel.checkQueue(queue)).consumerCount === 0, {
+        message: 'the consumer cancelled',
+      });
+      order.push('consumer cancelled');
+      release();
+      await closed;
+      expect(order).toEqual([
+        'handler started',
+        'consumer cancelled',
+        'handler finished',
+        'bus closed',
+      ]);
+      // The handled message was acked before the connection closed: it does not come back.
+      expect((await channel.checkQueue(queue)).messageCount).toBe(0);
+    } finally {
+      await admin.close();
+    }
   });
 });

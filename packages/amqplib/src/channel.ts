@@ -5,7 +5,13 @@ import { monitorQueueLag, type QueueLagMonitor } from './lag.js';
 import { DEFAULT_PUBLISH_TIME_HEADER } from './message.js';
 import { createProducer, type Producer, type RawProducerChannel } from './producer.js';
 import { Settler } from './settle.js';
-import type { AckMode, AmqpChannelLike, AmqplibOptions, FailureMode } from './types.js';
+import type {
+  AckMode,
+  AmqpChannelLike,
+  AmqplibOptions,
+  ConsumerErrorInfo,
+  FailureMode,
+} from './types.js';
 
 const PACKAGE_NAME = '@baton/amqplib';
 const PACKAGE_VERSION = '0.1.0';
@@ -14,6 +20,7 @@ const PACKAGE_VERSION = '0.1.0';
 export const DEFAULT_AMQPLIB_OPTIONS = Object.freeze({
   ackMode: 'manual' as AckMode,
   failureMode: 'requeue' as FailureMode,
+  maxDeliveries: 5,
   publishTimeHeader: DEFAULT_PUBLISH_TIME_HEADER as string | false,
 });
 
@@ -30,11 +37,41 @@ type Overrides = Producer &
 interface Resolved {
   ackMode: AckMode;
   failureMode: FailureMode;
+  maxDeliveries: number;
   publishTimeHeader: string | false;
+  report: (error: unknown, info: ConsumerErrorInfo) => void;
+}
+
+const WHAT_FAILED: Record<ConsumerErrorInfo['operation'], string> = {
+  handle: 'a handler failed',
+  ack: 'an ack could not be sent',
+  requeue: 'a requeue could not be sent',
+  'dead-letter': 'a dead-letter (reject without requeue) could not be sent',
+};
+const warned = new Set<ConsumerErrorInfo['operation']>();
+
+// Without onError: one diag warning per kind of failure, never one per message.
+function reportThroughDiag(error: unknown, info: ConsumerErrorInfo): void {
+  if (warned.has(info.operation)) return;
+  warned.add(info.operation);
+  diag.warn(
+    `${PACKAGE_NAME}: ${WHAT_FAILED[info.operation]} on queue ${info.queue} (reported once; pass onError to traceChannel to see every failure)`,
+    error,
+  );
+}
+
+function resolveReport(onError: NonNullable<AmqplibOptions['onError']>): Resolved['report'] {
+  return (error, info) => {
+    try {
+      onError(error, info);
+    } catch {
+      // The application's reporter failed; consuming goes on regardless.
+    }
+  };
 }
 
 function resolve(options: AmqplibOptions | undefined): Resolved {
-  const resolved = { ...DEFAULT_AMQPLIB_OPTIONS };
+  const resolved: Resolved = { ...DEFAULT_AMQPLIB_OPTIONS, report: reportThroughDiag };
   if (!options || typeof options !== 'object') return resolved;
   const warn = (name: string, value: unknown) =>
     diag.warn(
@@ -49,6 +86,16 @@ function resolve(options: AmqplibOptions | undefined): Resolved {
     if (options.failureMode === 'requeue' || options.failureMode === 'dead-letter') {
       resolved.failureMode = options.failureMode;
     } else warn('failureMode', options.failureMode);
+  }
+  const max = options.maxDeliveries;
+  if (max !== undefined) {
+    if (max === Infinity || (typeof max === 'number' && Number.isInteger(max) && max > 0)) {
+      resolved.maxDeliveries = max;
+    } else warn('maxDeliveries', max);
+  }
+  if (options.onError !== undefined) {
+    if (typeof options.onError === 'function') resolved.report = resolveReport(options.onError);
+    else warn('onError', options.onError);
   }
   const header = options.publishTimeHeader;
   if (header !== undefined) {
@@ -89,6 +136,8 @@ export function traceChannel<C extends AmqpChannelLike>(channel: C, options?: Am
   const settler = new Settler(raw, telemetry, () =>
     consumed.size === 1 ? (consumed.keys().next().value as string) : '*',
   );
+  // A closed channel's unsettled deliveries are back in the broker: drop their records.
+  raw.on?.('close', () => settler.channelGone());
   let lag: QueueLagMonitor | undefined;
   const startLag = (): QueueLagMonitor | undefined => {
     const connection = options?.lagConnection;
@@ -103,6 +152,8 @@ export function traceChannel<C extends AmqpChannelLike>(channel: C, options?: Am
     timeHeader: resolved.publishTimeHeader,
     ackMode: resolved.ackMode,
     failureMode: resolved.failureMode,
+    maxDeliveries: resolved.maxDeliveries,
+    report: resolved.report,
     onConsumer(queue, active) {
       const count = (consumed.get(queue) ?? 0) + (active ? 1 : -1);
       if (count > 0) consumed.set(queue, count);

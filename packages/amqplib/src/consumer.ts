@@ -6,10 +6,11 @@ import {
   type MessagingTelemetry,
   warnOnce,
 } from '@baton/core';
-import { type Context, diag, type Span, trace } from '@opentelemetry/api';
+import { type Context, type Span, trace } from '@opentelemetry/api';
+import { countDelivery, type DeliveryCount, failureCounts, messageKey } from './delivery-count.js';
 import { describeDelivery, SYSTEM } from './message.js';
-import type { RawSettleChannel, Settler } from './settle.js';
-import type { AckMode, AmqpMessage, FailureMode } from './types.js';
+import type { DeliveryRecord, RawSettleChannel, Settler } from './settle.js';
+import type { AckMode, AmqpMessage, ConsumerErrorInfo, FailureMode } from './types.js';
 
 type Callback = (...args: unknown[]) => unknown;
 type OnMessage = (message: AmqpMessage | null) => unknown;
@@ -27,6 +28,9 @@ export interface ConsumerConfig {
   timeHeader: string | false;
   ackMode: AckMode;
   failureMode: FailureMode;
+  maxDeliveries: number;
+  /** Where auto mode's handler and settle failures go; never throws. */
+  report(error: unknown, info: ConsumerErrorInfo): void;
   /** A consumer started (`true`) or stopped (`false`) on `queue`. */
   onConsumer(queue: string, active: boolean): void;
 }
@@ -54,39 +58,72 @@ export function createConsumer(channel: RawConsumerChannel, config: ConsumerConf
   // Consumer tags to queues, for `cancel`; bounded by the application's own consumers.
   const consumerQueues = new Map<string, string>();
 
-  const autoSettle = (message: AmqpMessage, succeeded: boolean): void => {
-    if (settler.isSettled(message)) return;
+  // Baton's own settle after the handler; a failure (the channel closed) is reported.
+  const send = (
+    record: DeliveryRecord,
+    info: Omit<ConsumerErrorInfo, 'operation'>,
+    operation: 'ack' | 'requeue' | 'dead-letter',
+  ): void => {
     try {
-      if (succeeded) settler.ack(message);
-      else settler.nack(message, false, requeueOnFailure);
+      if (operation === 'ack') settler.settleFor(record, 'ack');
+      else settler.settleFor(record, 'reject', operation === 'requeue');
     } catch (error) {
-      // The channel closed under the handler: the broker redelivers the message, and the
-      // close already reached the application through amqplib's own events.
-      diag.debug(
-        '@baton/amqplib: could not settle a delivery; the broker will redeliver it',
-        error,
-      );
+      config.report(error, { ...info, operation });
     }
+  };
+
+  // `reject`, not `nack`: from RabbitMQ 4.3 only a reject counts as a failed delivery in a
+  // quorum queue's `x-delivery-count` (rabbitmq-server#15387); before, both are the same.
+  const finish = (
+    record: DeliveryRecord,
+    delivery: DeliveryCount,
+    queue: string,
+    error: unknown,
+    failed: boolean,
+  ): void => {
+    const { message } = record;
+    const info = { queue, message, deliveryCount: delivery.count };
+    if (!failed) {
+      if (!record.settled) send(record, info, 'ack');
+      if (delivery.key !== undefined) failureCounts.forget(delivery.key);
+      return;
+    }
+    const requeue = requeueOnFailure && delivery.count < config.maxDeliveries;
+    const bySelf = record.settled;
+    if (!bySelf) send(record, info, requeue ? 'requeue' : 'dead-letter');
+    if (!bySelf && requeue) {
+      failureCounts.set(delivery.key ?? messageKey(message, queue), delivery.count);
+    } else if (delivery.key !== undefined) failureCounts.forget(delivery.key);
+    config.report(error, { ...info, operation: 'handle', ...(!bySelf && { requeue }) });
   };
 
   const consume: Consumer['consume'] = (queue, onMessage, options, ...rest) => {
     if (typeof onMessage !== 'function') return channel.consume(queue, onMessage, options, ...rest);
     const noAck = (options as { noAck?: unknown } | undefined)?.noAck === true;
     const auto = config.ackMode === 'auto' && !noAck;
-    // In auto mode the ack / nack is written as the handler settles, inside the process
+    // In auto mode the ack / reject is written as the handler settles, inside the process
     // span: amqplib's settles are fire-and-forget socket writes, never a broker round trip.
-    const settleAfter = (message: AmqpMessage, result: unknown): unknown => {
+    const handle = (record: DeliveryRecord, delivery: DeliveryCount): unknown => {
+      const done = (error: unknown, failed: boolean) =>
+        finish(record, delivery, queue, error, failed);
+      let result: unknown;
+      try {
+        result = onMessage(record.message);
+      } catch (error) {
+        done(error, true);
+        throw error;
+      }
       if (!isPromiseLike(result)) {
-        autoSettle(message, true);
+        done(undefined, false);
         return result;
       }
       return Promise.resolve(result).then(
         (value) => {
-          autoSettle(message, true);
+          done(undefined, false);
           return value;
         },
         (error: unknown) => {
-          autoSettle(message, false);
+          done(error, true);
           throw error;
         },
       );
@@ -98,35 +135,36 @@ export function createConsumer(channel: RawConsumerChannel, config: ConsumerConf
         return onMessage(message);
       }
       let description: MessageDescription;
+      let delivery: DeliveryCount | undefined;
       try {
-        description = describeDelivery(message, queue, timeHeader);
+        // Only auto mode counts failures, so only it knows more than the broker says.
+        delivery = auto ? countDelivery(message, queue) : undefined;
+        const known = delivery && (delivery.fromBroker || delivery.count > 1);
+        description = describeDelivery(
+          message,
+          queue,
+          timeHeader,
+          undefined,
+          known ? delivery?.count : undefined,
+        );
       } catch (error) {
         // Not shaped like an amqplib delivery: hand it over untraced, as amqplib would.
         warnOnce('amqplib delivery description', error);
         return onMessage(message);
       }
       const run = (context: Context) => {
-        if (!noAck) {
-          const span = trace.getSpan(context);
-          settler.delivered(message, {
-            queue,
-            context,
-            span,
-            recording: span?.isRecording() === true,
-          });
-        }
-        if (!auto) return onMessage(message);
-        let result: unknown;
-        try {
-          result = onMessage(message);
-        } catch (error) {
-          autoSettle(message, false);
-          throw error;
-        }
-        return settleAfter(message, result);
+        if (noAck) return onMessage(message);
+        const span = trace.getSpan(context);
+        const record = settler.delivered(message, {
+          queue,
+          context,
+          span,
+          recording: span?.isRecording() === true,
+        });
+        return auto && delivery ? handle(record, delivery) : onMessage(message);
       };
       if (!auto) return telemetry.process(description, run);
-      // The failure is on the process span and the message was nacked: handled.
+      // The failure is on the process span, went to onError, and the message was settled.
       try {
         const result = telemetry.process(description, run);
         return isPromiseLike(result) ? Promise.resolve(result).then(ignore, ignore) : result;
@@ -156,12 +194,20 @@ export function createConsumer(channel: RawConsumerChannel, config: ConsumerConf
 
   // A pulled message gets message attributes and a link to its producer on the receive
   // span; its settle spans join the message's trace.
-  const received = (span: Span | undefined, queue: string, message: unknown): void => {
+  const received = (
+    span: Span | undefined,
+    queue: string,
+    message: unknown,
+    noAck: boolean,
+  ): void => {
     if (message === null || typeof message !== 'object') return;
     const delivered = message as AmqpMessage;
     const description = describeDelivery(delivered, queue, timeHeader, 'receive');
     const creation = telemetry.messageContext(description);
-    settler.delivered(delivered, { queue, context: creation, span: undefined, recording: false });
+    // A noAck get is settled by the broker: a record would never be removed.
+    if (!noAck) {
+      settler.delivered(delivered, { queue, context: creation, span: undefined, recording: false });
+    }
     if (!span) return;
     guard('receive telemetry', () => {
       const attributes = { ...description.attributes };
@@ -175,6 +221,7 @@ export function createConsumer(channel: RawConsumerChannel, config: ConsumerConf
   };
 
   const get: Consumer['get'] = (queue, options, ...rest) => {
+    const noAck = (options as { noAck?: unknown } | undefined)?.noAck === true;
     const description = { system: SYSTEM, destination: queue, operationName: 'receive' };
     const callback = rest[0];
     if (typeof callback !== 'function') {
@@ -182,7 +229,7 @@ export function createConsumer(channel: RawConsumerChannel, config: ConsumerConf
         const pending = channel.get(queue, options, ...rest);
         if (!isPromiseLike(pending)) return pending;
         return pending.then((message) => {
-          received(span, queue, message);
+          received(span, queue, message, noAck);
           return message;
         });
       });
@@ -195,7 +242,7 @@ export function createConsumer(channel: RawConsumerChannel, config: ConsumerConf
         settle = (error) => (error == null ? resolve() : reject(error));
       });
       returned = channel.get(queue, options, (error: unknown, message: unknown) => {
-        if (error == null) received(span, queue, message);
+        if (error == null) received(span, queue, message, noAck);
         settle(error);
         return (callback as Callback)(error, message);
       });

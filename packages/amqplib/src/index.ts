@@ -15,6 +15,7 @@ export type {
   AmqpChannelLike,
   AmqplibOptions,
   AmqpMessage,
+  ConsumerErrorInfo,
   FailureMode,
   LagChannel,
   LagConnection,

@@ -40,14 +40,38 @@ function propertyTimestampMs(value: unknown): number | undefined {
   return seconds > 1e11 ? seconds : seconds * 1000;
 }
 
+type Headers = Record<string, unknown>;
+
+/**
+ * The message's OWN headers. amqplib decodes a header table named `__proto__` into the
+ * headers object's prototype, so a plain read would find keys the message does not carry
+ * (a stranger's `traceparent`, `x-delivery-count`, ...). Such an object is read through a
+ * copy of its own keys; an ordinary one is used as it is (no copy on the hot path).
+ */
+export function ownHeaders(headers: unknown): Headers | undefined {
+  if (headers === null || typeof headers !== 'object') return undefined;
+  const prototype: unknown = Object.getPrototypeOf(headers);
+  if (prototype === Object.prototype || prototype === null) return headers as Headers;
+  const own: Headers = Object.create(null) as Headers;
+  for (const key of Object.keys(headers)) own[key] = (headers as Headers)[key];
+  return own;
+}
+
+/** One own property of a decoded AMQP table (tables nest: `x-death` entries are tables). */
+function own(table: unknown, key: string): unknown {
+  return table !== null && typeof table === 'object' && Object.hasOwn(table, key)
+    ? (table as Headers)[key]
+    : undefined;
+}
+
 /** When the message was created: the ms header, else the seconds `timestamp` property. */
 export function creationTimeMs(
   message: AmqpMessage,
   timeHeader: string | false,
+  headers = ownHeaders(message.properties.headers),
 ): number | undefined {
-  const headers = message.properties.headers;
   if (timeHeader && headers) {
-    const raw = headers[timeHeader];
+    const raw = own(headers, timeHeader);
     const ms = raw === undefined ? toNumber(readFirstHeader(headers, timeHeader)) : toNumber(raw);
     if (ms !== undefined && ms > 0) return ms;
   }
@@ -58,56 +82,74 @@ export function creationTimeMs(
 function deathCount(xDeath: unknown): number | undefined {
   if (!Array.isArray(xDeath)) return undefined;
   let total = 0;
-  for (const entry of xDeath) {
-    if (entry !== null && typeof entry === 'object') {
-      total += toNumber((entry as { count?: unknown }).count) ?? 0;
-    }
-  }
+  for (const entry of xDeath) total += toNumber(own(entry, 'count')) ?? 0;
   return total;
 }
 
+function countOf(value: unknown): number | undefined {
+  const n = toNumber(value);
+  return n !== undefined && Number.isInteger(n) && n >= 0 ? n : undefined;
+}
+
+/**
+ * The broker's count of this delivery (1 for the first), where it keeps one: quorum queues
+ * add `x-delivery-count` (earlier deliveries; from RabbitMQ 4.3 failed ones only, with
+ * `x-acquired-count` counting every earlier delivery). Classic queues keep none.
+ */
+export function brokerDeliveryCount(headers: Headers | undefined): number | undefined {
+  if (!headers) return undefined;
+  const delivered = countOf(own(headers, 'x-delivery-count'));
+  const acquired = countOf(own(headers, 'x-acquired-count'));
+  if (delivered === undefined && acquired === undefined) return undefined;
+  return Math.max(delivered ?? 0, acquired ?? 0) + 1;
+}
+
 /** Span attributes of one delivery, with the established `messaging.rabbitmq.*` names. */
-export function deliveryAttributes(message: AmqpMessage): Attributes {
-  const { fields } = message;
+export function deliveryAttributes(
+  fields: AmqpMessage['fields'],
+  headers: Headers | undefined,
+): Attributes {
   const attributes: Attributes = {
     [ATTR_DELIVERY_TAG]: fields.deliveryTag,
     [ATTR_REDELIVERED]: fields.redelivered === true,
   };
   if (fields.routingKey) attributes[ATTR_ROUTING_KEY] = fields.routingKey;
-  const headers = message.properties.headers;
   if (headers) {
-    const deaths = deathCount(headers['x-death']);
+    const deaths = deathCount(own(headers, 'x-death'));
     if (deaths !== undefined) attributes[ATTR_DEATH_COUNT] = deaths;
-    const reason = headers['x-first-death-reason'];
+    const reason = own(headers, 'x-first-death-reason');
     if (typeof reason === 'string') attributes[ATTR_DEATH_REASON] = reason;
   }
   return attributes;
 }
 
-/** Core's description of a delivery consumed from `queue`. */
+/**
+ * Core's description of a delivery consumed from `queue`. `deliveryCount` is this
+ * delivery's number when known (the broker's, or Baton's own for classic queues).
+ */
 export function describeDelivery(
   message: AmqpMessage,
   queue: string,
   timeHeader: string | false,
   operationName?: string,
+  deliveryCount?: number,
 ): MessageDescription {
   const { properties } = message;
-  const headers = properties.headers;
+  const headers = ownHeaders(properties.headers);
   const description: MessageDescription = {
     system: SYSTEM,
     destination: queue,
     headers,
-    attributes: deliveryAttributes(message),
+    attributes: deliveryAttributes(message.fields, headers),
   };
   if (operationName !== undefined) description.operationName = operationName;
   const messageId = properties.messageId;
   if (typeof messageId === 'string' || typeof messageId === 'number') {
     description.messageId = String(messageId);
   }
-  const created = creationTimeMs(message, timeHeader);
+  const created = creationTimeMs(message, timeHeader, headers);
   if (created !== undefined) description.timestampMs = created;
-  // Quorum queues count deliveries; classic queues only say "redelivered".
-  const deliveries = headers ? toNumber(headers['x-delivery-count']) : undefined;
-  if (deliveries !== undefined) description.deliveryCount = deliveries + 1;
+  const deliveries = deliveryCount ?? brokerDeliveryCount(headers);
+  if (deliveries !== undefined) description.deliveryCount = deliveries;
   return description;
 }

@@ -1,5 +1,11 @@
-import { applySemconvStability, guard, type MessagingTelemetry } from '@baton/core';
-import type { Attributes, Context, Span } from '@opentelemetry/api';
+import {
+  ATTR_ERROR_TYPE,
+  applySemconvStability,
+  errorType,
+  guard,
+  type MessagingTelemetry,
+} from '@baton/core';
+import { type Attributes, type Context, type Span, SpanStatusCode } from '@opentelemetry/api';
 import {
   ATTR_DELIVERY_TAG,
   ATTR_SETTLE_MULTIPLE,
@@ -8,6 +14,19 @@ import {
   SYSTEM,
 } from './message.js';
 import type { AmqpMessage } from './types.js';
+
+function settleAttributes(
+  tag: number,
+  allUpTo: boolean | undefined,
+  requeue: boolean | undefined,
+  withTag = true,
+): Attributes {
+  // The delivery tag is already on the process span; a settle span needs it, an event not.
+  const attributes: Attributes = withTag ? { [ATTR_DELIVERY_TAG]: tag } : {};
+  if (allUpTo) attributes[ATTR_SETTLE_MULTIPLE] = true;
+  if (requeue !== undefined) attributes[ATTR_SETTLE_REQUEUE] = requeue;
+  return attributes;
+}
 
 /** What Baton remembers of an unsettled delivery it traced. */
 export interface DeliveryRecord {
@@ -21,6 +40,15 @@ export interface DeliveryRecord {
    * or sampled out), a settle span would not be recorded either: only the metric is.
    */
   recording: boolean;
+  /** The delivery itself: a settle of another object with the same tag is not this one. */
+  message: AmqpMessage;
+  /** Settled (by the application or Baton), or its settle failed: nothing is left to send. */
+  settled: boolean;
+  /**
+   * Its channel closed, or the object now speaks for a new channel (delivery tags started
+   * again): the broker has the message back, and its tag may name another delivery now.
+   */
+  stale: boolean;
 }
 
 /** The channel methods settling calls (amqplib's own, untouched). */
@@ -32,21 +60,31 @@ export interface RawSettleChannel {
   nackAll(requeue?: boolean): void;
 }
 
-// With prefetch the broker bounds unsettled deliveries; without, this bounds Baton's memory
-// (the oldest records are forgotten: their settles are still traced, in the active context).
-const MAX_UNSETTLED = 10_000;
+/** A settle Baton did not send because the message's channel is gone. */
+export class ChannelClosedError extends Error {
+  constructor(operation: string) {
+    super(
+      `@baton/amqplib: ${operation} not sent: the channel closed before the handler finished; RabbitMQ delivers the message again`,
+    );
+    this.name = 'ChannelClosedError';
+  }
+}
 
 /**
  * Traced `ack` / `nack` / `reject` / `ackAll` / `nackAll`. A settle inside the handler is an
  * event on the message's process span (cheap, and where a reader looks for it); a settle
  * after the process span ended is a `settle` CLIENT span in the message's trace. Both record
- * `messaging.client.operation.duration`. Also tells `ackMode: 'auto'` which deliveries the
- * application settled itself: delivery tags grow per channel, so records are kept by tag.
+ * `messaging.client.operation.duration`. A settle that fails is a failed settle span, and
+ * marks the process span while it is open: the broker will deliver that message again.
+ *
+ * Also tells `ackMode: 'auto'` which deliveries the application settled itself. Records are
+ * kept by delivery tag (tags grow per channel) from delivery until settlement, nothing
+ * longer: at most what the broker itself has outstanding on this channel, with no cap that
+ * could make an unsettled delivery look settled. They are dropped when the channel closes.
  */
 export class Settler {
   private readonly unsettled = new Map<number, DeliveryRecord>();
   private lastDeliveredTag = 0;
-  // queue -> settle operation -> metric attributes; bounded by the consumed queues.
 
   constructor(
     private readonly channel: RawSettleChannel,
@@ -55,21 +93,48 @@ export class Settler {
     private readonly channelDestination: () => string,
   ) {}
 
-  /** Called for every traced delivery that will need settling, before its handler runs. */
-  delivered(message: AmqpMessage, record: DeliveryRecord): void {
-    const tag = message.fields.deliveryTag;
-    // Tags restart at 1 on a new channel (a recovering connection reuses the wrapper).
-    if (tag <= this.lastDeliveredTag) this.unsettled.clear();
-    this.lastDeliveredTag = tag;
-    if (this.unsettled.size >= MAX_UNSETTLED) {
-      this.unsettled.delete(this.unsettled.keys().next().value as number);
-    }
-    this.unsettled.set(tag, record);
+  /** Deliveries Baton tracks as unsettled on this channel. */
+  get size(): number {
+    return this.unsettled.size;
   }
 
-  /** True when the application settled this delivery (alone, with allUpTo or *All). */
-  isSettled(message: AmqpMessage): boolean {
-    return !this.unsettled.has(message.fields.deliveryTag);
+  /** Called for every traced delivery that will need settling, before its handler runs. */
+  delivered(
+    message: AmqpMessage,
+    record: Pick<DeliveryRecord, 'queue' | 'context' | 'span' | 'recording'>,
+  ): DeliveryRecord {
+    const tag = message.fields.deliveryTag;
+    // Tags restart at 1 on a new channel: a recovering wrapper reuses this object.
+    if (tag <= this.lastDeliveredTag) this.channelGone();
+    this.lastDeliveredTag = tag;
+    const full: DeliveryRecord = { ...record, message, settled: false, stale: false };
+    this.unsettled.set(tag, full);
+    return full;
+  }
+
+  /**
+   * The channel closed (or was replaced): the broker took its unsettled deliveries back.
+   * Their records go; a handler still running finds its record stale.
+   */
+  channelGone(): void {
+    for (const record of this.unsettled.values()) record.stale = true;
+    this.unsettled.clear();
+    this.lastDeliveredTag = 0;
+  }
+
+  /**
+   * Baton's own settle of a delivery it traced (`ackMode: 'auto'`): throws what the channel
+   * threw, or {@link ChannelClosedError} without touching a channel that is gone.
+   */
+  settleFor(record: DeliveryRecord, operation: 'ack' | 'reject', requeue?: boolean): void {
+    if (record.stale) {
+      const error = new ChannelClosedError(operation);
+      record.settled = true;
+      this.failed(operation, record, record.message, requeue, error);
+      throw error;
+    }
+    if (operation === 'ack') this.ack(record.message);
+    else this.reject(record.message, requeue);
   }
 
   ack = (message: AmqpMessage, allUpTo?: boolean): void =>
@@ -92,12 +157,15 @@ export class Settler {
 
   private forget(tag: number, allUpTo: boolean | undefined): void {
     if (!allUpTo) {
+      const record = this.unsettled.get(tag);
+      if (record) record.settled = true;
       this.unsettled.delete(tag);
       return;
     }
     // Insertion order is tag order, so the settled ones are at the front.
-    for (const key of this.unsettled.keys()) {
+    for (const [key, record] of this.unsettled) {
       if (key > tag) break;
+      record.settled = true;
       this.unsettled.delete(key);
     }
   }
@@ -114,27 +182,29 @@ export class Settler {
       call(); // amqplib reports the bad argument itself
       return;
     }
-    const record = this.unsettled.get(tag);
-    // The delivery tag is already on the process span; a settle span needs it, an event not.
-    const attributes = (withTag = true): Attributes => {
-      const built: Attributes = withTag ? { [ATTR_DELIVERY_TAG]: tag } : {};
-      if (allUpTo) built[ATTR_SETTLE_MULTIPLE] = true;
-      if (requeue !== undefined) built[ATTR_SETTLE_REQUEUE] = requeue;
-      return built;
-    };
+    const found = this.unsettled.get(tag);
+    const record = found?.message === message ? found : undefined;
     const span = record?.span;
     if (record !== undefined && span !== undefined) {
       const open = record.recording && span.isRecording();
       if (open || !record.recording) {
         const startMs = performance.now();
-        call();
+        try {
+          call();
+        } catch (error) {
+          this.failed(operationName, record, message, requeue, error, allUpTo);
+          throw error;
+        }
         this.forget(tag, allUpTo);
         guard('settle telemetry', () => {
           if (open) {
             if (allUpTo || requeue !== undefined) {
               span.addEvent(
                 operationName,
-                applySemconvStability(attributes(false), this.telemetry.options.semconvStability),
+                applySemconvStability(
+                  settleAttributes(tag, allUpTo, requeue, false),
+                  this.telemetry.options.semconvStability,
+                ),
               );
             } else span.addEvent(operationName);
           }
@@ -147,13 +217,72 @@ export class Settler {
       record?.queue ?? publishDestination(message.fields.exchange, message.fields.routingKey);
     this.telemetry.clientOperation(
       'settle',
-      { system: SYSTEM, destination, operationName, attributes: attributes() },
+      {
+        system: SYSTEM,
+        destination,
+        operationName,
+        attributes: settleAttributes(tag, allUpTo, requeue),
+      },
       () => {
-        call();
+        try {
+          call();
+        } catch (error) {
+          if (record) record.settled = true;
+          this.unsettled.delete(tag);
+          throw error;
+        }
         this.forget(tag, allUpTo);
       },
       record?.context,
     );
+  }
+
+  /**
+   * A settle inside the handler failed (the channel closed): the record goes, a failed
+   * settle span records it (with `error.type`, also on the settle metric), and the open
+   * process span is marked, since the broker will deliver the message again.
+   */
+  private failed(
+    operationName: string,
+    record: DeliveryRecord,
+    message: AmqpMessage,
+    requeue: boolean | undefined,
+    error: unknown,
+    allUpTo?: boolean,
+  ): void {
+    record.settled = true;
+    const tag = message.fields.deliveryTag;
+    if (this.unsettled.get(tag) === record) this.unsettled.delete(tag);
+    try {
+      this.telemetry.clientOperation(
+        'settle',
+        {
+          system: SYSTEM,
+          destination: record.queue,
+          operationName,
+          attributes: settleAttributes(tag, allUpTo, requeue),
+        },
+        () => {
+          throw error;
+        },
+        record.context,
+      );
+    } catch {
+      // The failure reaches the caller; this only recorded it.
+    }
+    const span = record.span;
+    if (span === undefined || !record.recording) return;
+    guard('settle telemetry', () => {
+      if (!span.isRecording()) return;
+      if (error instanceof Error) span.recordException(error);
+      span.setAttribute(ATTR_ERROR_TYPE, errorType(error));
+      span.setStatus({
+        code: SpanStatusCode.ERROR,
+        message: `${operationName} failed, so RabbitMQ will redeliver this message: ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+      });
+    });
   }
 
   private settleAll(operationName: string, requeue: boolean | undefined, call: () => void): void {
@@ -164,6 +293,7 @@ export class Settler {
       { system: SYSTEM, destination: this.channelDestination(), operationName, attributes },
       () => {
         call();
+        for (const record of this.unsettled.values()) record.settled = true;
         this.unsettled.clear();
       },
     );

@@ -1,34 +1,14 @@
-import { METRIC_OPERATION_DURATION, withCorrelationId } from '@baton/core';
-import { createTestTelemetry, sumMetric, type TestTelemetry } from '@baton/testing';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { METRIC_OPERATION_DURATION } from '@baton/core';
+import { sumMetric } from '@baton/testing';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type AmqplibOptions, type AmqpMessage, traceChannel } from '../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import { type AmqpMessage, traceChannel } from '../src/index.js';
 import { FakeChannel } from './fake-channel.js';
+import { useTracedChannels } from './traced.js';
 
-let telemetry: TestTelemetry;
-beforeEach(() => {
-  telemetry = createTestTelemetry();
-});
-afterEach(async () => {
-  await telemetry.shutdown();
-  vi.restoreAllMocks();
-});
-
-const wrap = (channel: FakeChannel, extra: AmqplibOptions = {}) =>
-  traceChannel(channel, {
-    tracerProvider: telemetry.tracerProvider,
-    meterProvider: telemetry.meterProvider,
-    ...extra,
-  });
-const ofKind = (kind: SpanKind) => telemetry.spans().filter((s) => s.kind === kind);
-const eventsOf = (op: string) =>
-  ofKind(SpanKind.CONSUMER).flatMap((s) => s.events.filter((e) => e.name === op));
-
-// Publishes through the traced channel and returns the message amqplib would deliver.
-function roundTrip(channel: ReturnType<typeof wrap>, raw: FakeChannel, body = 'x') {
-  withCorrelationId('corr-7', () => channel.sendToQueue('jobs', Buffer.from(body)));
-  return raw.message(raw.published.at(-1));
-}
+const { telemetry, wrap, ofKind, eventsOf, roundTrip } = useTracedChannels();
 
 describe('traceChannel consume (manual settling)', () => {
   it('runs the handler in a process span under the send span and returns its result', async () => {
@@ -77,12 +57,14 @@ describe('traceChannel consume (manual settling)', () => {
     channel.reject(later[0] as AmqpMessage, false);
     expect(raw.settles.map((s) => s.op)).toEqual(['ack', 'reject']);
     expect(eventsOf('ack')).toHaveLength(1);
-    const [reject] = telemetry.spans().filter((s) => s.name === 'reject jobs');
+    const [reject] = telemetry()
+      .spans()
+      .filter((s) => s.name === 'reject jobs');
     const laterProcess = ofKind(SpanKind.CONSUMER)[1];
     expect(reject?.kind).toBe(SpanKind.CLIENT);
     expect(reject?.parentSpanContext?.spanId).toBe(laterProcess?.spanContext().spanId);
     expect(reject?.attributes['messaging.rabbitmq.settle.requeue']).toBe(false);
-    const points = await telemetry.metricPoints();
+    const points = await telemetry().metricPoints();
     expect(
       sumMetric(points, METRIC_OPERATION_DURATION, { 'messaging.operation.name': 'ack' }),
     ).toBe(1);
@@ -93,7 +75,7 @@ describe('traceChannel consume (manual settling)', () => {
 
   it('records only the settle metric when spans are not recorded (no SDK)', async () => {
     const raw = new FakeChannel();
-    const channel = traceChannel(raw, { meterProvider: telemetry.meterProvider });
+    const channel = traceChannel(raw, { meterProvider: telemetry().meterProvider });
     const later: AmqpMessage[] = [];
     await channel.consume('jobs', (msg) => {
       if (msg?.content.toString() === 'now') channel.ack(msg);
@@ -103,8 +85,8 @@ describe('traceChannel consume (manual settling)', () => {
     raw.deliver(roundTrip(channel, raw, 'later'));
     channel.nack(later[0] as AmqpMessage);
     expect(raw.settles.map((s) => s.op)).toEqual(['ack', 'nack']);
-    expect(telemetry.spans()).toEqual([]);
-    const points = await telemetry.metricPoints();
+    expect(telemetry().spans()).toEqual([]);
+    const points = await telemetry().metricPoints();
     expect(
       sumMetric(points, METRIC_OPERATION_DURATION, { 'messaging.operation.name': 'ack' }),
     ).toBe(1);
@@ -157,73 +139,22 @@ describe('traceChannel consume (manual settling)', () => {
   });
 });
 
-describe('traceChannel consume (ackMode auto)', () => {
-  it('acks after a handler succeeds and nacks with requeue when it throws or rejects', async () => {
-    const raw = new FakeChannel();
-    const channel = wrap(raw, { ackMode: 'auto' });
-    await channel.consume('jobs', async (msg) => {
-      if (msg?.content.toString() !== 'ok') throw new Error('nope');
-    });
-    await raw.deliver(roundTrip(channel, raw, 'ok'));
-    await raw.deliver(roundTrip(channel, raw, 'async failure'));
-    expect(raw.settles).toEqual([
-      { op: 'ack', tag: 1, allUpTo: undefined },
-      { op: 'nack', tag: 2, allUpTo: false, requeue: true },
-    ]);
-    expect(eventsOf('ack')).toHaveLength(1);
-    expect(eventsOf('nack')).toHaveLength(1);
-  });
-
-  it('nacks without requeue in dead-letter mode, also for a synchronous throw', async () => {
-    const raw = new FakeChannel();
-    const channel = wrap(raw, { ackMode: 'auto', failureMode: 'dead-letter' });
-    await channel.consume('jobs', () => {
-      throw new Error('sync');
-    });
-    expect(raw.deliver(roundTrip(channel, raw))).toBeUndefined();
-    expect(raw.settles).toEqual([{ op: 'nack', tag: 1, allUpTo: false, requeue: false }]);
-  });
-
-  it('does not settle what the handler settled itself, alone, with allUpTo or ackAll', async () => {
-    const raw = new FakeChannel();
-    const channel = wrap(raw, { ackMode: 'auto' });
-    const held: AmqpMessage[] = [];
-    await channel.consume('jobs', (msg) => {
-      if (!msg) return;
-      const body = msg.content.toString();
-      if (body === 'self') channel.ack(msg);
-      if (body === 'hold') held.push(msg);
-      if (body === 'upto') channel.ack(msg, true);
-      if (body === 'all') channel.ackAll();
-    });
-    raw.deliver(roundTrip(channel, raw, 'self'));
-    raw.deliver(roundTrip(channel, raw, 'upto'));
-    raw.deliver(roundTrip(channel, raw, 'all'));
-    expect(raw.settles.map((s) => s.op)).toEqual(['ack', 'ack', 'ackAll']);
-    expect(held).toEqual([]);
-  });
-
-  it('leaves noAck deliveries unsettled', async () => {
-    const raw = new FakeChannel();
-    const channel = wrap(raw, { ackMode: 'auto' });
-    await channel.consume('jobs', () => {}, { noAck: true });
-    raw.deliver(roundTrip(channel, raw));
-    expect(raw.settles).toEqual([]);
-    expect(ofKind(SpanKind.CONSUMER)).toHaveLength(1);
-  });
-
-  it('resolves without an unhandled error when the channel closed before the auto ack', async () => {
-    const raw = new FakeChannel();
-    const channel = wrap(raw, { ackMode: 'auto' });
-    await channel.consume('jobs', async () => {
-      raw.closed = true;
-    });
-    await expect(raw.deliver(roundTrip(channel, raw))).resolves.toBeUndefined();
-    expect(raw.settles).toEqual([]);
-  });
-});
-
 describe('traceChannel get', () => {
+  it('keeps nothing of a noAck get, which the broker settles itself', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const raw = new FakeChannel();
+    const channel = wrap(raw);
+    const refs: Array<WeakRef<object>> = [];
+    for (let i = 0; i < 3; i++) {
+      raw.pending.push(roundTrip(channel, raw));
+      refs.push(new WeakRef((await channel.get('jobs', { noAck: true })) as AmqpMessage));
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    expect(refs.filter((ref) => ref.deref() !== undefined)).toEqual([]);
+  });
+
   it('records a receive span linked to the producer and returns the message', async () => {
     const raw = new FakeChannel();
     const channel = wrap(raw);
@@ -231,13 +162,17 @@ describe('traceChannel get', () => {
     const msg = (await channel.get('jobs')) as AmqpMessage;
     expect(msg.fields.deliveryTag).toBe(1);
     expect(await channel.get('jobs')).toBe(false);
-    const receives = telemetry.spans().filter((s) => s.name === 'receive jobs');
+    const receives = telemetry()
+      .spans()
+      .filter((s) => s.name === 'receive jobs');
     expect(receives).toHaveLength(2);
     const [send] = ofKind(SpanKind.PRODUCER);
     expect(receives[0]?.links[0]?.context.spanId).toBe(send?.spanContext().spanId);
     expect(receives[1]?.links).toEqual([]);
     channel.ack(msg);
-    const [ack] = telemetry.spans().filter((s) => s.name === 'ack jobs');
+    const [ack] = telemetry()
+      .spans()
+      .filter((s) => s.name === 'ack jobs');
     expect(ack?.spanContext().traceId).toBe(send?.spanContext().traceId);
   });
 
@@ -250,7 +185,11 @@ describe('traceChannel get', () => {
     );
     expect((msg as AmqpMessage).fields.deliveryTag).toBe(1);
     await vi.waitFor(() =>
-      expect(telemetry.spans().filter((s) => s.name === 'receive jobs')).toHaveLength(1),
+      expect(
+        telemetry()
+          .spans()
+          .filter((s) => s.name === 'receive jobs'),
+      ).toHaveLength(1),
     );
   });
 });

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { creationTimeMs, describeDelivery, publishDestination } from '../src/message.js';
+import {
+  brokerDeliveryCount,
+  creationTimeMs,
+  describeDelivery,
+  publishDestination,
+} from '../src/message.js';
 import type { AmqpMessage } from '../src/types.js';
 
 const message = (
@@ -112,5 +117,57 @@ describe('describeDelivery', () => {
       'messaging.rabbitmq.message.delivery_tag': 7,
       'messaging.rabbitmq.message.redelivered': false,
     });
+  });
+});
+
+describe('own headers only', () => {
+  // What amqplib's table decoder makes of a header table named `__proto__`.
+  const inherited = (table: Record<string, unknown>) =>
+    Object.setPrototypeOf({}, table) as Record<string, unknown>;
+
+  it('reads nothing a header table only inherits', () => {
+    const headers = inherited({
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      'x-correlation-id': 'inherited',
+      'x-delivery-count': 9,
+      'x-acquired-count': 9,
+      'x-first-death-reason': 'expired',
+      'x-death': [{ count: 4 }],
+      timestamp_in_ms: 1000,
+    });
+    const described = describeDelivery(message({ headers }), 'q', 'timestamp_in_ms');
+    expect(Object.keys(described.headers ?? {})).toEqual([]);
+    expect(described.headers?.traceparent).toBeUndefined();
+    expect(described.deliveryCount).toBeUndefined();
+    expect(described.timestampMs).toBeUndefined();
+    expect(described.attributes).not.toHaveProperty('messaging.rabbitmq.message.death_count');
+    expect(described.attributes).not.toHaveProperty(
+      'messaging.rabbitmq.message.first_death_reason',
+    );
+  });
+
+  it('keeps the own headers of such an object, and ignores inherited x-death counts', () => {
+    const headers = inherited({ traceparent: 'inherited' });
+    headers['x-correlation-id'] = 'own';
+    headers['x-death'] = [
+      Object.setPrototypeOf({ reason: 'rejected' }, { count: 50 }),
+      { count: 2 },
+    ];
+    const described = describeDelivery(message({ headers }), 'q', false);
+    expect({ ...described.headers }).toEqual({
+      'x-correlation-id': 'own',
+      'x-death': headers['x-death'],
+    });
+    expect(described.attributes?.['messaging.rabbitmq.message.death_count']).toBe(2);
+  });
+});
+
+describe('brokerDeliveryCount', () => {
+  it('counts from x-delivery-count or x-acquired-count (RabbitMQ 4.3), whichever is higher', () => {
+    expect(brokerDeliveryCount({ 'x-delivery-count': 2 })).toBe(3);
+    expect(brokerDeliveryCount({ 'x-delivery-count': 1, 'x-acquired-count': 4 })).toBe(5);
+    expect(brokerDeliveryCount({})).toBeUndefined();
+    expect(brokerDeliveryCount({ 'x-delivery-count': -3 })).toBeUndefined();
+    expect(brokerDeliveryCount({ 'x-delivery-count': 'many' })).toBeUndefined();
   });
 });
