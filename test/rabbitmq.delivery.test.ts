@@ -65,7 +65,7 @@ describe.skipIf(!url)('@baton/amqplib delivery guarantees on RabbitMQ', () => {
     expect(delivery?.correlationId).not.toBe('inherited-corr');
     const [process] = named(`process ${q}`);
     expect(process?.parentSpanContext).toBeUndefined();
-    expect(process?.attributes['messaging.message.conversation_id']).toBe(delivery?.correlationId);
+    expect(process?.attributes['baton.correlation_id']).toBe(delivery?.correlationId);
   });
 
   it("ignores Baton's own headers (publish time, x-death, x-delivery-count) when they are only inherited", async () => {

@@ -61,7 +61,7 @@ export function createConsumer(channel: RawConsumerChannel, config: ConsumerConf
   // Baton's own settle after the handler; a failure (the channel closed) is reported.
   const send = (
     record: DeliveryRecord,
-    info: Omit<ConsumerErrorInfo, 'operation'>,
+    info: Pick<ConsumerErrorInfo, 'queue' | 'message' | 'deliveryCount' | 'requeue'>,
     operation: 'ack' | 'requeue' | 'dead-letter',
   ): void => {
     try {

@@ -1,4 +1,4 @@
-import type { BatonOptions } from '@baton/core';
+import type { BatonOptions, ErrorInfo } from '@baton/core';
 
 /**
  * Who settles the deliveries of a traced `consume`:
@@ -35,7 +35,7 @@ export interface LagConnection {
 }
 
 /** What Baton reports through {@link AmqplibOptions.onError}. */
-export interface ConsumerErrorInfo {
+export interface ConsumerErrorInfo extends ErrorInfo {
   /**
    * What failed: `'handle'` the handler (it threw or its promise rejected); `'ack'`,
    * `'requeue'` or `'dead-letter'` the settle Baton sent after it (e.g. the channel closed
@@ -79,7 +79,7 @@ export interface AmqplibOptions extends BatonOptions {
    * onError: (error, { operation, queue, deliveryCount }) =>
    *   logger.error({ err: error, operation, queue, deliveryCount }, 'message failed'),
    */
-  onError?: (error: unknown, info: ConsumerErrorInfo) => void;
+  onError?(error: unknown, info: ConsumerErrorInfo): void;
   /**
    * Header stamped with the publish time in ms (AMQP's `timestamp` property is whole
    * seconds) unless the message already has it; `false` turns it off. The default is the
