@@ -302,8 +302,8 @@ describe.skipIf(!url).each(REDIS_CLIENTS)('@baton/ioredis against Redis with $na
       await redis.xadd(stream, '*', 'body', 'bad', 'traceparent', '00-zz-not-valid-01');
       await waitFor(() => bodies.length === 1 && byKind(SpanKind.CONSUMER).length === 1);
       const [process] = byKind(SpanKind.CONSUMER);
+      expect(bodies).toEqual(['bad']);
       expect(process?.parentSpanContext).toBeUndefined();
-      expect(process?.spanContext().traceId).toMatch(/^(?!0{32})[0-9a-f]{32}$/);
       await waitFor(async () => (await pendingCount()) === 0, { message: 'the XACK' });
     });
 
