@@ -1,19 +1,19 @@
 import { createGroupConsumer, type GroupConsumer, traceProducer } from '@baton/ioredis';
 import { type ConformanceHarness, runConformanceSuite } from '@baton/testing/conformance';
-import { Redis } from 'ioredis';
 import { describe, it } from 'vitest';
 import { brokerOrSkip, uniqueName } from './brokers.js';
+import { REDIS_CLIENTS } from './redis-clients.js';
 
 const url = await brokerOrSkip('redis');
 
-if (url) {
+for (const client of url ? REDIS_CLIENTS : []) {
   runConformanceSuite({
-    name: '@baton/ioredis',
+    name: `@baton/ioredis with ${client.name}`,
     onHandlerError: 'redeliver',
     async createHarness(options): Promise<ConformanceHarness> {
       const stream = uniqueName('baton-conformance');
       const group = 'conformance';
-      const redis = new Redis(url);
+      const redis = client.create(url!);
       const producer = traceProducer(redis, options);
       let consumer: GroupConsumer | undefined;
       return {
@@ -32,6 +32,7 @@ if (url) {
             groupStartId: '0',
             claimIdleMs: 100,
             blockMs: 1000,
+            fieldEncoding: 'utf8',
             eachEntry: (entry) => handler(entry.fields.body ?? ''),
           });
           await consumer.start();
@@ -44,7 +45,8 @@ if (url) {
       };
     },
   });
-} else {
+}
+if (!url) {
   describe.skip('@baton/ioredis conformance (no Redis)', () => {
     it('needs Redis', () => {});
   });

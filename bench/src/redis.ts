@@ -183,6 +183,7 @@ export async function scenario(): Promise<Scenario | undefined> {
         group: GROUP,
         count: COUNT,
         blockMs: BLOCK_MS,
+        fieldEncoding: 'utf8', // the bare loop reads strings too
         eachEntry: (entry) => onMessage(entry.fields.payload),
       });
       await consumer.start();

@@ -1,5 +1,5 @@
 import { CONTEXT_HEADERS } from '@baton/core';
-import type { AddOptions, FieldValue } from './types.js';
+import type { AddOptions, FieldEncoding, FieldValue } from './types.js';
 
 /**
  * The entry fields Baton writes beside the payload: `traceparent`, `tracestate` (W3C
@@ -13,19 +13,46 @@ const contextFieldLengths = new Set(CONTEXT_FIELDS.map((name) => name.length));
 
 /** True for Baton's context fields, in any letter case (hand-written producers vary). */
 export function isContextField(name: string): boolean {
-  if (contextFields.has(name)) return true;
-  return contextFieldLengths.has(name.length) && contextFields.has(name.toLowerCase());
+  return contextFieldName(name) !== undefined;
 }
 
+/** The lower-case context field `name` stands for, or undefined for a payload field. */
+function contextFieldName(name: string | Buffer): string | undefined {
+  // Length first: most names differ in length, and decoding or lower-casing allocates. The
+  // names are ASCII, so a Buffer's byte length equals their length, and latin1 maps bytes
+  // one to one (no non-ASCII byte lower-cases to an ASCII letter).
+  if (!contextFieldLengths.has(name.length)) return undefined;
+  const text = typeof name === 'string' ? name : name.toString('latin1');
+  if (contextFields.has(text)) return text;
+  const lower = text.toLowerCase();
+  return contextFields.has(lower) ? lower : undefined;
+}
+
+/**
+ * How payload names and values reach the handler: as Buffers, as UTF-8 strings, or as the
+ * caller's own loop read them ({@link traceEntryHandler}).
+ */
+export type ValueMode = FieldEncoding | 'as-given';
+
+/** The context fields of an entry: one string per name, or its values in entry order. */
+export type ContextCarrier = Record<string, string | string[]>;
+
 /** An entry's fields split into the user's payload and Baton's context carrier. */
-export interface SplitFields {
-  fields: Record<string, string>;
-  /** Only the context fields, for core's extraction (small, so lookups stay cheap). */
-  carrier: Record<string, string>;
+export interface SplitFields<V> {
+  /** Payload fields by name; a repeated name keeps its last value. */
+  fields: Record<string, V>;
+  /** Every payload field in entry order. */
+  fieldList: Array<readonly [V, V]>;
+  /**
+   * Only the context fields, lower-cased names, for core's extraction. A repeated name
+   * carries ALL its values in entry order: core decides which one counts (the first valid
+   * `traceparent`, joined `tracestate`/`baggage` lists).
+   */
+  carrier: ContextCarrier;
 }
 
 // A field named `__proto__` would set the object's prototype instead of a property.
-function setField(target: Record<string, string>, name: string, value: string): void {
+function setField<V>(target: Record<string, V>, name: string, value: V): void {
   if (name === '__proto__') {
     Object.defineProperty(target, name, { value, enumerable: true, writable: true });
   } else {
@@ -33,29 +60,48 @@ function setField(target: Record<string, string>, name: string, value: string): 
   }
 }
 
-/**
- * Splits an entry's flat `[name, value, ...]` list (as XREADGROUP returns it) into payload
- * and context fields. A repeated name keeps its last value; a dangling name is dropped.
- */
-export function splitFields(flat: readonly string[] | null | undefined): SplitFields {
-  const fields: Record<string, string> = {};
-  const carrier: Record<string, string> = {};
-  if (!Array.isArray(flat)) return { fields, carrier };
-  for (let i = 0; i + 1 < flat.length; i += 2) {
-    const name = String(flat[i]);
-    const value = flat[i + 1] as string;
-    if (isContextField(name)) carrier[name.toLowerCase()] = value;
-    else setField(fields, name, value);
-  }
-  return { fields, carrier };
+const utf8 = (value: string | Buffer): string =>
+  typeof value === 'string' ? value : value.toString('utf8');
+
+function convert(value: string | Buffer, mode: ValueMode): string | Buffer {
+  if (mode === 'utf8') return utf8(value);
+  if (mode === 'buffer' && typeof value === 'string') return Buffer.from(value, 'utf8');
+  return value;
 }
 
-/** The flat list as a record, every field kept (the last value of a repeated name). */
-export function fieldsToRecord(flat: readonly string[] | null | undefined): Record<string, string> {
-  const record: Record<string, string> = {};
-  if (!Array.isArray(flat)) return record;
-  for (let i = 0; i + 1 < flat.length; i += 2) setField(record, String(flat[i]), flat[i + 1]!);
-  return record;
+function addContextValue(carrier: ContextCarrier, name: string, value: string): void {
+  const previous = carrier[name];
+  if (previous === undefined) carrier[name] = value;
+  else if (Array.isArray(previous)) previous.push(value);
+  else carrier[name] = [previous, value];
+}
+
+/**
+ * Splits an entry's flat `[name, value, ...]` list (as XREADGROUP returns it, strings or
+ * Buffers) into payload and context fields. Context values are decoded as UTF-8; payload
+ * names and values are converted as `mode` says. A dangling name is dropped.
+ */
+export function splitFields<V extends string | Buffer>(
+  flat: readonly (string | Buffer)[] | null | undefined,
+  mode: ValueMode,
+): SplitFields<V> {
+  const fields: Record<string, V> = {};
+  const fieldList: Array<readonly [V, V]> = [];
+  const carrier: ContextCarrier = {};
+  if (!Array.isArray(flat)) return { fields, fieldList, carrier };
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const name = flat[i]!;
+    const value = flat[i + 1]!;
+    const context = contextFieldName(name);
+    if (context !== undefined) {
+      addContextValue(carrier, context, utf8(value));
+      continue;
+    }
+    const converted = convert(value, mode) as V;
+    setField(fields, utf8(name), converted);
+    fieldList.push([convert(name, mode) as V, converted]);
+  }
+  return { fields, fieldList, carrier };
 }
 
 // Ids Redis assigns carry the ms clock; anything below this (Sept 2001) is an explicit id

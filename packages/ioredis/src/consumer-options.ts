@@ -1,6 +1,12 @@
 import { hostname } from 'node:os';
 import { diag } from '@opentelemetry/api';
-import type { ConsumerErrorInfo, GroupConsumerOptions } from './types.js';
+import type {
+  BatchHandler,
+  ConsumerErrorInfo,
+  EntryHandler,
+  FieldEncoding,
+  GroupConsumerOptions,
+} from './types.js';
 
 /** The defaults of {@link GroupConsumerOptions}. */
 export const DEFAULT_CONSUMER_OPTIONS = Object.freeze({
@@ -12,12 +18,20 @@ export const DEFAULT_CONSUMER_OPTIONS = Object.freeze({
   claimIdleMs: 30_000,
   maxDeliveries: 5,
   lagIntervalMs: 10_000,
+  fieldEncoding: 'buffer' as FieldEncoding,
 });
 
 /** Options with every tuning value settled. */
 export interface ResolvedConsumerOptions
-  extends Omit<GroupConsumerOptions, keyof typeof DEFAULT_CONSUMER_OPTIONS | 'consumer'> {
+  extends Omit<
+    GroupConsumerOptions,
+    keyof typeof DEFAULT_CONSUMER_OPTIONS | 'consumer' | 'eachEntry' | 'eachBatch'
+  > {
   consumer: string;
+  // The handlers get Buffers or strings as fieldEncoding says; the runner handles both.
+  eachEntry?: EntryHandler<string | Buffer>;
+  eachBatch?: BatchHandler<string | Buffer>;
+  fieldEncoding: FieldEncoding;
   createGroup: boolean;
   groupStartId: string;
   count: number;
@@ -46,6 +60,7 @@ const CHECKS: Record<keyof typeof DEFAULT_CONSUMER_OPTIONS, (value: unknown) => 
   claimIdleMs: isPositiveInteger,
   maxDeliveries: (value) => value === Infinity || isPositiveInteger(value),
   lagIntervalMs: isPositiveNumber,
+  fieldEncoding: (value) => value === 'buffer' || value === 'utf8',
 };
 
 function reportThroughDiag(error: unknown, info: ConsumerErrorInfo): void {
@@ -61,7 +76,9 @@ function reportThroughDiag(error: unknown, info: ConsumerErrorInfo): void {
  * back to its default with one `diag.warn`. Only a missing stream, group or handler throws:
  * without them there is nothing to run.
  */
-export function resolveConsumerOptions(options: GroupConsumerOptions): ResolvedConsumerOptions {
+export function resolveConsumerOptions<E extends FieldEncoding>(
+  options: GroupConsumerOptions<E>,
+): ResolvedConsumerOptions {
   if (!options || typeof options.stream !== 'string' || typeof options.group !== 'string') {
     throw new TypeError('@baton/ioredis: createGroupConsumer needs a stream and a group');
   }

@@ -1,55 +1,60 @@
 import { type LagMonitor, MessagingTelemetry, runWithContext } from '@baton/core';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
+import { BlockingConnection } from './blocking-connection.js';
 import { startGroupLagMonitor } from './consumer-lag.js';
 import { type ResolvedConsumerOptions, resolveConsumerOptions } from './consumer-options.js';
-import { parseEntry, SCOPE, serverOf } from './describe.js';
+import { SCOPE, serverOf } from './describe.js';
 import { EntryDispatcher } from './dispatcher.js';
-import { autoClaimReply, pendingDeliveryCount, readGroupEntries } from './replies.js';
+import { ReadLoop } from './read-loop.js';
+import { StopSignal } from './stop-signal.js';
 import type {
   ConsumerErrorInfo,
+  FieldEncoding,
   GroupConsumer,
   GroupConsumerOptions,
-  RawStreamEntry,
 } from './types.js';
 
-const MAX_BACKOFF_MS = 5000;
 const UNBLOCK_RETRY_MS = 50;
+// CLIENT UNBLOCK may reach Redis before the read does, hence retries; after this many,
+// stop() stops waiting for the read (and closes the connection when it is the runner's).
+const MAX_UNBLOCK_ATTEMPTS = 10;
 const ignore = () => {};
 
 /**
  * A consumer-group runner for one stream: `XREADGROUP` (COUNT, BLOCK) on a dedicated
  * connection, each entry handled in a `process <stream>` span parented to its producer,
  * `XACK` after the handler succeeds, failed entries reclaimed with `XAUTOCLAIM` after
- * `claimIdleMs` and moved to a dead-letter stream after `maxDeliveries`.
+ * `claimIdleMs` and moved to a dead-letter stream after `maxDeliveries`. Payload fields
+ * reach the handler as Buffers (the exact bytes) unless `fieldEncoding: 'utf8'`.
  *
  * @example
  * const consumer = createGroupConsumer(redis, {
  *   stream: 'orders',
  *   group: 'billing',
  *   createGroup: true,
- *   eachEntry: async (entry) => bill(entry.fields.orderId),
+ *   eachEntry: async (entry) => bill(entry.fields.orderId.toString()),
  * });
  * await consumer.start();
  */
-export function createGroupConsumer(redis: Redis, options: GroupConsumerOptions): GroupConsumer {
+export function createGroupConsumer<E extends FieldEncoding = 'buffer'>(
+  redis: Redis,
+  options: GroupConsumerOptions<E>,
+): GroupConsumer {
   return new StreamGroupConsumer(redis, resolveConsumerOptions(options));
 }
 
 class StreamGroupConsumer implements GroupConsumer {
   private readonly dispatcher: EntryDispatcher;
   private readonly telemetry: MessagingTelemetry;
-  private blocking: Redis | undefined;
-  private blockingId: number | undefined;
+  private readonly signal = new StopSignal();
+  private connection: BlockingConnection | undefined;
+  private loop: ReadLoop | undefined;
   private loopDone: Promise<void> | undefined;
   private started: Promise<void> | undefined;
   private stopped: Promise<void> | undefined;
   private stopping = false;
-  private reading = false;
   private lag: LagMonitor | undefined;
-  private claimCursor = '0-0';
-  private nextClaimAt = 0;
-  private wake: () => void = ignore;
 
   constructor(
     private readonly client: Redis,
@@ -62,6 +67,7 @@ class StreamGroupConsumer implements GroupConsumer {
       options,
       serverOf(client),
       (e, i) => this.report(e, i),
+      this.signal,
     );
   }
 
@@ -79,18 +85,27 @@ class StreamGroupConsumer implements GroupConsumer {
 
   private async startUp(): Promise<void> {
     if (this.options.createGroup) await this.createGroup();
-    const blocking = this.options.blockingConnection ?? this.client.duplicate();
-    this.blocking = blocking;
-    // For CLIENT UNBLOCK on stop; a reconnect gives the connection a new id. Without it
-    // (say, an ACL that denies CLIENT), stop waits for the read's BLOCK to run out.
-    this.blockingId = await blocking.client('ID').catch(() => undefined);
-    blocking.on('ready', this.refreshBlockingId);
+    this.signal.reset();
     this.stopping = false;
-    this.claimCursor = '0-0';
-    this.nextClaimAt = Date.now() + this.options.claimIdleMs;
+    const connection = new BlockingConnection(
+      this.client,
+      this.options.blockingConnection,
+      (error) => this.report(error, { operation: 'read' }),
+    );
+    const loop = new ReadLoop({
+      client: this.client,
+      connection,
+      options: this.options,
+      dispatcher: this.dispatcher,
+      signal: this.signal,
+      report: (e, i) => this.report(e, i),
+      stopping: () => this.stopping,
+    });
+    this.connection = connection;
+    this.loop = loop;
     // The loop must not inherit the caller's context: a span active around start() would
     // become a link on every process span, its correlation id everyone's.
-    this.loopDone = runWithContext(ROOT_CONTEXT, () => this.loop(blocking));
+    this.loopDone = runWithContext(ROOT_CONTEXT, () => loop.run());
     const { telemetry, client, options } = this;
     this.lag = startGroupLagMonitor(
       telemetry,
@@ -109,42 +124,42 @@ class StreamGroupConsumer implements GroupConsumer {
   }
 
   private async shutDown(): Promise<void> {
-    await this.started?.catch(() => {});
-    const done = this.loopDone;
-    const blocking = this.blocking;
-    if (!done || !blocking) return;
+    await this.started?.catch(ignore);
+    const { loopDone: done, connection, loop } = this;
+    if (!done || !connection || !loop) return;
     this.stopping = true;
-    this.wake();
+    loop.interrupt();
     let finished = false;
     void done.then(() => {
       finished = true;
     });
-    // A blocked XREADGROUP returns at once on CLIENT UNBLOCK (as if BLOCK timed out). The
-    // read may not have reached Redis yet when the first UNBLOCK does, hence the retries.
+    let unblocks = 0;
     while (!finished) {
-      if (this.reading && this.blockingId !== undefined) {
-        await this.client.client('UNBLOCK', this.blockingId).catch(ignore);
+      if (this.client.status !== 'ready' || !connection.ready) {
+        // Redis (or the way to it) is down: nothing it would answer is worth waiting for,
+        // and CLIENT UNBLOCK cannot get through. The handlers in flight still finish.
+        this.signal.fire();
+      } else if (loop.reading) {
+        // A blocked XREADGROUP returns at once on CLIENT UNBLOCK (as if BLOCK timed out),
+        // and the entries of a reply in flight are handed back to the group.
+        const id = connection.id;
+        if (id !== undefined && unblocks < MAX_UNBLOCK_ATTEMPTS) {
+          unblocks += 1;
+          this.client.client('UNBLOCK', id).catch(ignore);
+        } else {
+          this.signal.fire();
+        }
       }
       await Promise.race([done, delay(UNBLOCK_RETRY_MS)]);
     }
     this.lag?.stop();
     this.lag = undefined;
-    blocking.off('ready', this.refreshBlockingId);
-    if (!this.options.blockingConnection) await blocking.quit().catch(() => blocking.disconnect());
-    this.blocking = undefined;
-    this.blockingId = undefined;
+    connection.close();
+    this.connection = undefined;
+    this.loop = undefined;
     this.loopDone = undefined;
     this.started = undefined;
   }
-
-  private readonly refreshBlockingId = () => {
-    this.blocking
-      ?.client('ID')
-      .then((id) => {
-        this.blockingId = id;
-      })
-      .catch(ignore);
-  };
 
   private async createGroup(): Promise<void> {
     const { stream, group, groupStartId } = this.options;
@@ -155,105 +170,6 @@ class StreamGroupConsumer implements GroupConsumer {
       this.report(error, { operation: 'create-group' });
       throw error;
     }
-  }
-
-  private async loop(blocking: Redis): Promise<void> {
-    // First this consumer's own pending entries (read before a stop or crash and never
-    // acknowledged), then new ones; reclaiming idle entries of any consumer in between.
-    let ownCursor: string | undefined = '0';
-    let failures = 0;
-    while (!this.stopping) {
-      let operation: ConsumerErrorInfo['operation'] = 'read';
-      try {
-        if (ownCursor !== undefined) {
-          const entries = readGroupEntries(await this.read(blocking, ownCursor, false));
-          ownCursor = entries.length > 0 ? entries[entries.length - 1]?.[0] : undefined;
-          await this.handleRedelivered(entries);
-        } else if (Date.now() >= this.nextClaimAt) {
-          operation = 'claim';
-          await this.reclaim();
-        } else {
-          const entries = readGroupEntries(await this.read(blocking, '>', true));
-          const { stream } = this.options;
-          await this.dispatcher.dispatch(
-            entries.map((raw) => parseEntry(stream, raw, 1)),
-            () => this.stopping,
-          );
-        }
-        failures = 0;
-      } catch (error) {
-        if (this.stopping) break;
-        this.report(error, { operation });
-        failures += 1;
-        await this.pause(Math.min(50 * 2 ** failures, MAX_BACKOFF_MS));
-      }
-    }
-  }
-
-  private async read(blocking: Redis, id: string, block: boolean): Promise<unknown> {
-    const { stream, group, consumer, count, blockMs } = this.options;
-    const args: Array<string | number> = ['GROUP', group, consumer, 'COUNT', count];
-    if (block) {
-      // Wake up in time for the next reclaim round.
-      args.push('BLOCK', Math.max(1, Math.min(blockMs, this.nextClaimAt - Date.now())));
-    }
-    args.push('STREAMS', stream, id);
-    this.reading = block;
-    try {
-      return await blocking.call('XREADGROUP', ...args);
-    } finally {
-      this.reading = false;
-    }
-  }
-
-  /** One `XAUTOCLAIM` call; a full scan of the PEL ends a round. */
-  private async reclaim(): Promise<void> {
-    const { stream, group, consumer, claimIdleMs, count } = this.options;
-    const reply = autoClaimReply(
-      await this.client.xautoclaim(
-        stream,
-        group,
-        consumer,
-        claimIdleMs,
-        this.claimCursor,
-        'COUNT',
-        count,
-      ),
-    );
-    this.claimCursor = reply.cursor;
-    if (reply.cursor === '0-0') this.nextClaimAt = Date.now() + claimIdleMs;
-    await this.handleRedelivered(reply.entries);
-  }
-
-  /** Entries delivered before: their delivery count comes from XPENDING. */
-  private async handleRedelivered(entries: readonly RawStreamEntry[]): Promise<void> {
-    if (entries.length === 0) return;
-    const { stream, group, consumer } = this.options;
-    // An entry deleted from the stream while pending has no fields: nothing to handle.
-    const deleted = entries.filter(([, fields]) => fields === null).map(([id]) => id);
-    await this.dispatcher.ack(deleted);
-    const live = entries.filter(([, fields]) => fields !== null);
-    const pipeline = this.client.pipeline();
-    for (const [id] of live) pipeline.call('XPENDING', stream, group, id, id, 1, consumer);
-    const replies = live.length > 0 ? ((await pipeline.exec()) ?? []) : [];
-    const parsed = [];
-    for (let i = 0; i < live.length; i++) {
-      const [error, reply] = replies[i] ?? [];
-      const count = error ? undefined : pendingDeliveryCount(reply);
-      // Not in this consumer's PEL any more: another consumer claimed it meanwhile.
-      if (count !== undefined) parsed.push(parseEntry(stream, live[i]!, count));
-    }
-    await this.dispatcher.dispatch(parsed, () => this.stopping);
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
   }
 
   private report(

@@ -1,12 +1,12 @@
 import { errorType, type MessagingTelemetry } from '@baton/core';
 import type { Redis } from 'ioredis';
-import { fieldsToRecord, xaddArguments } from './carrier.js';
+import { CONTEXT_FIELDS } from './carrier.js';
 import { type ParsedEntry, type StaticDescription, SYSTEM } from './describe.js';
+import type { StopSignal } from './stop-signal.js';
 
 /**
- * The fields Baton adds to an entry it moves to the dead-letter stream, beside the
- * entry's own payload and context fields (kept as they were, so the dead entry still
- * points at its producer's trace).
+ * The fields Baton adds to an entry it moves to the dead-letter stream, after the entry's
+ * own fields (kept byte for byte, so the dead entry still points at its producer's trace).
  */
 export const DEAD_LETTER_FIELDS = Object.freeze({
   /** `handler-failed` (the last allowed delivery failed) or `max-deliveries` (claimed once too often). */
@@ -47,12 +47,18 @@ export interface DeadLetterTarget {
   group: string;
   deadLetterStream: string;
   server: StaticDescription;
+  /** Lets stop() give up waiting while Redis is down. */
+  signal: StopSignal;
 }
 
 /**
  * Moves one entry to the dead-letter stream and acknowledges it on its own stream, in one
  * script, so that it is never acknowledged without being moved. Traced as `send <dead-letter>`
- * in the caller's context; the entry's own context fields are kept.
+ * in the caller's context. The dead entry starts with the original entry's fields, byte for
+ * byte and in order (repeated names and context fields included); then come the context
+ * fields of the dead-letter send that the entry did not have at all (so that a reader of
+ * the dead-letter stream continues a trace even when the producer wrote none), then the
+ * `x-dead-letter-*` fields.
  */
 export async function moveToDeadLetter(
   target: DeadLetterTarget,
@@ -61,34 +67,42 @@ export async function moveToDeadLetter(
   error?: unknown,
 ): Promise<void> {
   const { entry } = parsed;
-  const fields: Record<string, string> = {
-    ...fieldsToRecord(parsed.raw),
+  const extra: Record<string, string> = {
     [DEAD_LETTER_FIELDS.reason]: reason,
     [DEAD_LETTER_FIELDS.stream]: target.stream,
     [DEAD_LETTER_FIELDS.id]: entry.id,
     [DEAD_LETTER_FIELDS.group]: target.group,
     [DEAD_LETTER_FIELDS.deliveries]: String(entry.deliveryCount),
   };
-  if (error !== undefined) fields[DEAD_LETTER_FIELDS.error] = describeError(error);
+  if (error !== undefined) extra[DEAD_LETTER_FIELDS.error] = describeError(error);
   await target.telemetry.publish(
     {
       system: SYSTEM,
       destination: target.deadLetterStream,
-      headers: fields,
+      headers: parsed.carrier,
       preserveExistingContext: true,
       serverAddress: target.server.serverAddress,
       serverPort: target.server.serverPort,
     },
-    async (entryFields) => {
-      const fieldArgs = xaddArguments(entryFields, undefined).slice(1); // without the id '*'
-      await target.client.eval(
-        MOVE_SCRIPT,
-        2,
-        target.deadLetterStream,
-        target.stream,
-        target.group,
-        entry.id,
-        ...fieldArgs,
+    async (injected) => {
+      const fieldArgs: Array<string | Buffer> = parsed.raw ? [...parsed.raw] : [];
+      for (const name of CONTEXT_FIELDS) {
+        const value = injected[name];
+        if (typeof value === 'string' && parsed.carrier[name] === undefined) {
+          fieldArgs.push(name, value);
+        }
+      }
+      for (const [name, value] of Object.entries(extra)) fieldArgs.push(name, value);
+      await target.signal.race(
+        target.client.eval(
+          MOVE_SCRIPT,
+          2,
+          target.deadLetterStream,
+          target.stream,
+          target.group,
+          entry.id,
+          ...fieldArgs,
+        ),
       );
     },
   );

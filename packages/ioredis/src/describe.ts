@@ -1,6 +1,7 @@
 import type { MessageDescription } from '@baton/core';
-import { entryTimestampMs, type SplitFields, splitFields } from './carrier.js';
-import type { ProducerClient, RawStreamEntry, StreamEntry } from './types.js';
+import { type ContextCarrier, entryTimestampMs, splitFields, type ValueMode } from './carrier.js';
+import type { RawEntry } from './replies.js';
+import type { ProducerClient, StreamEntry } from './types.js';
 
 /** The instrumentation scope of every span and metric this package makes. */
 export const SCOPE = Object.freeze({ name: '@baton/ioredis', version: '0.1.0' });
@@ -26,24 +27,26 @@ export function serverOf(client: Pick<ProducerClient, 'options'> | undefined): S
 }
 
 /** A raw entry, parsed once: what the handler sees, and what the runner keeps beside it. */
-export interface ParsedEntry {
-  readonly entry: StreamEntry;
-  /** The raw `[name, value, ...]` list, context fields included (for dead-lettering). */
-  readonly raw: readonly string[] | null;
+export interface ParsedEntry<V extends string | Buffer = string | Buffer> {
+  readonly entry: StreamEntry<V>;
+  /** The fields exactly as Redis sent them, context fields included (for dead-lettering). */
+  readonly raw: readonly (string | Buffer)[] | null;
   /** Only the context fields: the carrier core extracts from. */
-  readonly carrier: SplitFields['carrier'];
+  readonly carrier: ContextCarrier;
 }
 
-export function parseEntry(
+export function parseEntry<V extends string | Buffer>(
   stream: string,
-  [id, raw]: RawStreamEntry,
+  [id, raw]: RawEntry,
   deliveryCount: number,
-): ParsedEntry {
-  const { fields, carrier } = splitFields(raw);
-  const entry: StreamEntry = {
+  mode: ValueMode,
+): ParsedEntry<V> {
+  const { fields, fieldList, carrier } = splitFields<V>(raw, mode);
+  const entry: StreamEntry<V> = {
     stream,
     id,
     fields,
+    fieldList,
     deliveryCount,
     timestampMs: entryTimestampMs(id),
   };

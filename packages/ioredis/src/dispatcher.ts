@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { ResolvedConsumerOptions } from './consumer-options.js';
 import { type DeadLetterReason, type DeadLetterTarget, moveToDeadLetter } from './dead-letter.js';
 import { describeEntry, type ParsedEntry, type StaticDescription, SYSTEM } from './describe.js';
+import { StopRequested, type StopSignal } from './stop-signal.js';
 import type { ConsumerErrorInfo } from './types.js';
 
 type Report = (
@@ -26,6 +27,7 @@ export class EntryDispatcher {
     private readonly options: ResolvedConsumerOptions,
     server: StaticDescription,
     private readonly report: Report,
+    private readonly signal: StopSignal,
   ) {
     this.base = { consumerGroup: options.group, ...server };
     this.deadLetter = {
@@ -35,6 +37,7 @@ export class EntryDispatcher {
       group: options.group,
       deadLetterStream: options.deadLetterStream,
       server,
+      signal,
     };
   }
 
@@ -76,9 +79,10 @@ export class EntryDispatcher {
   async ack(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
     try {
-      await this.client.xack(this.options.stream, this.options.group, ...ids);
+      await this.signal.race(this.client.xack(this.options.stream, this.options.group, ...ids));
     } catch (error) {
-      this.report(error, { operation: 'ack' });
+      // Stopped while Redis is down: the XACK stays queued in ioredis, or the entries come back.
+      if (!(error instanceof StopRequested)) this.report(error, { operation: 'ack' });
     }
   }
 
@@ -142,7 +146,7 @@ export class EntryDispatcher {
     }
     for (const [count, ids] of byCount) {
       try {
-        await this.client.call(
+        const claim = this.client.call(
           'XCLAIM',
           stream,
           group,
@@ -155,8 +159,9 @@ export class EntryDispatcher {
           count - 1,
           'JUSTID',
         );
+        await this.signal.race(claim);
       } catch (error) {
-        this.report(error, { operation: 'release' });
+        if (!(error instanceof StopRequested)) this.report(error, { operation: 'release' });
       }
     }
   }
@@ -173,6 +178,7 @@ export class EntryDispatcher {
       await runWithContext(ctx, () => moveToDeadLetter(this.deadLetter, parsed, reason, error));
     } catch (failure) {
       // Still pending: it comes back and is dead-lettered on a later claim.
+      if (failure instanceof StopRequested) return;
       this.report(failure, { operation: 'dead-letter', entryId: parsed.entry.id });
     }
   }

@@ -11,6 +11,8 @@ export type {
   ConsumerErrorInfo,
   EntryHandler,
   EntryHandlerOptions,
+  FieldBytes,
+  FieldEncoding,
   FieldValue,
   GroupConsumer,
   GroupConsumerOptions,

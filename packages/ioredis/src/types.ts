@@ -62,13 +62,37 @@ export interface StreamProducer {
   ): P;
 }
 
-/** One stream entry as a handler sees it. */
-export interface StreamEntry {
+/**
+ * How the group consumer hands payload fields to your handler: `'buffer'` (the exact bytes
+ * Redis holds, binary-safe) or `'utf8'` (strings decoded as UTF-8, where invalid bytes
+ * become U+FFFD in what the handler sees; the entry in Redis and its dead-letter copy keep
+ * the exact bytes either way).
+ */
+export type FieldEncoding = 'buffer' | 'utf8';
+
+/** The type of a field name or value under a {@link FieldEncoding}. */
+export type FieldBytes<E extends FieldEncoding> = E extends 'utf8' ? string : Buffer;
+
+/**
+ * One stream entry as a handler sees it. `V` is `Buffer` (the group consumer's default,
+ * `fieldEncoding: 'buffer'`) or `string` (`fieldEncoding: 'utf8'`, or string entries given
+ * to {@link traceEntryHandler}).
+ */
+export interface StreamEntry<V extends string | Buffer = Buffer> {
   readonly stream: string;
   /** The entry id, `<ms>-<seq>`. */
   readonly id: string;
-  /** The payload fields, without Baton's context fields. A repeated name keeps its last value. */
-  readonly fields: Readonly<Record<string, string>>;
+  /**
+   * The payload fields by name (UTF-8 decoded names), without Baton's context fields. A
+   * name that occurs more than once in the entry maps to its LAST value here; every value
+   * is in {@link fieldList}.
+   */
+  readonly fields: Readonly<Record<string, V>>;
+  /**
+   * Every payload field in entry order as `[name, value]`, repeated names included, names
+   * and values as {@link fields} types them (exact bytes in `'buffer'` mode).
+   */
+  readonly fieldList: ReadonlyArray<readonly [name: V, value: V]>;
   /** 1 on the first delivery; more when the entry was reclaimed or re-read. */
   readonly deliveryCount: number;
   /** The millisecond part of the id: when Redis added the entry (for ids Redis assigned). */
@@ -76,14 +100,17 @@ export interface StreamEntry {
 }
 
 /** Handles one entry. Resolving acknowledges it (`XACK`); throwing leaves it pending. */
-export type EntryHandler = (entry: StreamEntry) => unknown;
+export type EntryHandler<V extends string | Buffer = Buffer> = (entry: StreamEntry<V>) => unknown;
 
 /**
  * Handles the entries of one read inside ONE `process <stream>` span that links to every
  * entry's producer. `scope.runInMessageContext(i, fn)` runs `fn` in entry `i`'s own trace.
  * Resolving acknowledges them all; throwing leaves them all pending.
  */
-export type BatchHandler = (entries: readonly StreamEntry[], scope: BatchScope) => unknown;
+export type BatchHandler<V extends string | Buffer = Buffer> = (
+  entries: readonly StreamEntry<V>[],
+  scope: BatchScope,
+) => unknown;
 
 /** What the consumer reports through {@link GroupConsumerOptions.onError}. */
 export interface ConsumerErrorInfo extends ErrorInfo {
@@ -96,7 +123,7 @@ export interface ConsumerErrorInfo extends ErrorInfo {
 }
 
 /** Options of {@link createGroupConsumer}: the stream, the group, a handler, and tuning. */
-export interface GroupConsumerOptions extends BatonOptions {
+export interface GroupConsumerOptions<E extends FieldEncoding = 'buffer'> extends BatonOptions {
   /** The stream to read. */
   stream: string;
   /** The consumer group. */
@@ -108,9 +135,15 @@ export interface GroupConsumerOptions extends BatonOptions {
    */
   consumer?: string;
   /** Called for each entry. Give this or {@link eachBatch}. */
-  eachEntry?: EntryHandler;
+  eachEntry?: EntryHandler<FieldBytes<E>>;
   /** Called for the entries of each read, in one span. Give this or {@link eachEntry}. */
-  eachBatch?: BatchHandler;
+  eachBatch?: BatchHandler<FieldBytes<E>>;
+  /**
+   * Payload fields as the exact bytes (`'buffer'`) or as UTF-8 strings (`'utf8'`). Baton's
+   * own context fields are decoded either way; the dead-letter copy is byte-identical.
+   * @defaultValue 'buffer'
+   */
+  fieldEncoding?: E;
   /** Create the group (and the stream, `MKSTREAM`) when it does not exist. @defaultValue false */
   createGroup?: boolean;
   /** Where a created group starts: `'$'` new entries only, `'0'` the whole stream. @defaultValue '$' */
@@ -140,14 +173,20 @@ export interface GroupConsumerOptions extends BatonOptions {
   lagIntervalMs?: number;
   /**
    * Told about handler failures and failed Redis calls; the runner keeps going either
-   * way (reads are retried with a backoff). Errors it throws are ignored.
+   * way (reads are retried with a backoff). A lost connection is reported once per outage
+   * (`operation: 'read'`), not once per reconnect attempt; a missing group (NOGROUP) once
+   * until it exists again. Errors it throws are ignored.
    * @defaultValue report through OpenTelemetry's `diag`
    */
   onError?: (error: unknown, info: ConsumerErrorInfo) => void;
   /**
    * The connection for the blocking `XREADGROUP` (BLOCK ties a connection up). The runner
-   * uses it and leaves it open on stop.
-   * @defaultValue `redis.duplicate()`, closed on stop
+   * uses it and leaves it open on stop. Its own connection the runner can close: with
+   * yours, a `stop()` while Redis is unreachable stops waiting for the read but cannot end
+   * it, and entries Redis delivers to that read later are reclaimed after `claimIdleMs`;
+   * a reply lost in a disconnect waits for the read ioredis resends on reconnect (up to
+   * `blockMs`) before the runner reads those entries again.
+   * @defaultValue `redis.duplicate()` (without resending a read in flight on reconnect), closed on stop
    */
   blockingConnection?: Redis;
 }
@@ -177,12 +216,19 @@ export interface EntryHandlerOptions extends BatonOptions {
   client?: Pick<ProducerClient, 'options'>;
 }
 
-/** An entry exactly as `XREADGROUP` / `XAUTOCLAIM` return it: `[id, [name, value, ...]]`. */
-export type RawStreamEntry = readonly [id: string, fields: readonly string[] | null];
+/**
+ * An entry exactly as `XREADGROUP` / `XAUTOCLAIM` return it: `[id, [name, value, ...]]`,
+ * as strings (`xreadgroup`) or Buffers (`xreadgroupBuffer`); `null` fields for an entry
+ * deleted while pending.
+ */
+export type RawStreamEntry<V extends string | Buffer = string | Buffer> = readonly [
+  id: string | Buffer,
+  fields: readonly V[] | null,
+];
 
 /** What {@link traceEntryHandler} returns: call it with each entry your loop reads. */
-export type TracedEntryHandler<R> = (
-  stream: string,
-  entry: RawStreamEntry,
+export type TracedEntryHandler<R, V extends string | Buffer = string> = (
+  stream: string | Buffer,
+  entry: RawStreamEntry<V>,
   info?: { deliveryCount?: number },
 ) => R;

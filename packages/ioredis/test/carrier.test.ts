@@ -3,7 +3,6 @@ import {
   CONTEXT_FIELDS,
   entryTimestampMs,
   explicitEntryId,
-  fieldsToRecord,
   isContextField,
   splitFields,
   xaddArguments,
@@ -11,18 +10,21 @@ import {
 
 describe('splitFields', () => {
   it('separates the payload from the context fields', () => {
-    const { fields, carrier } = splitFields([
-      'orderId',
-      '42',
-      'traceparent',
-      '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
-      'baggage',
-      'tenant_id=t1',
-      'x-correlation-id',
-      'corr-1',
-      'tracestate',
-      'v=1',
-    ]);
+    const { fields, carrier } = splitFields(
+      [
+        'orderId',
+        '42',
+        'traceparent',
+        '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+        'baggage',
+        'tenant_id=t1',
+        'x-correlation-id',
+        'corr-1',
+        'tracestate',
+        'v=1',
+      ],
+      'as-given',
+    );
     expect(fields).toEqual({ orderId: '42' });
     expect(carrier).toEqual({
       traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
@@ -33,24 +35,67 @@ describe('splitFields', () => {
   });
 
   it('recognises context fields in any letter case and stores them lower case', () => {
-    const { fields, carrier } = splitFields([
-      'TraceParent',
-      'tp',
-      'X-Correlation-Id',
-      'c',
-      'Body',
-      'b',
-    ]);
+    const { fields, carrier } = splitFields(
+      ['TraceParent', 'tp', 'X-Correlation-Id', 'c', 'Body', 'b'],
+      'as-given',
+    );
     expect(carrier).toEqual({ traceparent: 'tp', 'x-correlation-id': 'c' });
     expect(fields).toEqual({ Body: 'b' });
   });
 
-  it('keeps the last value of a repeated field and drops a dangling name', () => {
-    expect(splitFields(['a', '1', 'a', '2', 'dangling']).fields).toEqual({ a: '2' });
+  it('hands every value of a repeated context field to core, in entry order', () => {
+    const { carrier } = splitFields(
+      [
+        'traceparent',
+        'garbage',
+        'tracestate',
+        'a=1',
+        'TRACEPARENT',
+        'tp',
+        'tracestate',
+        'b=2',
+        'traceparent',
+        'third',
+      ],
+      'as-given',
+    );
+    expect(carrier).toEqual({
+      traceparent: ['garbage', 'tp', 'third'],
+      tracestate: ['a=1', 'b=2'],
+    });
+  });
+
+  it('keeps the last value of a repeated payload field by name and every value in fieldList', () => {
+    const { fields, fieldList } = splitFields(
+      ['a', '1', 'b', '2', 'a', '3', 'dangling'],
+      'as-given',
+    );
+    expect(fields).toEqual({ a: '3', b: '2' });
+    expect(fieldList).toEqual([
+      ['a', '1'],
+      ['b', '2'],
+      ['a', '3'],
+    ]);
+  });
+
+  it('hands payload bytes over unchanged, or decoded as UTF-8 when asked, and decodes context fields', () => {
+    const bytes = Buffer.from([0xff, 0xfe, 0x80, 0x00]);
+    const flat = [Buffer.from('body'), bytes, Buffer.from('Traceparent'), Buffer.from('tp')];
+    const asBuffers = splitFields<Buffer>(flat, 'buffer');
+    expect(asBuffers.fields.body).toBe(bytes);
+    expect(asBuffers.fieldList).toEqual([[Buffer.from('body'), bytes]]);
+    expect(asBuffers.carrier).toEqual({ traceparent: 'tp' });
+    expect(splitFields<string>(flat, 'utf8').fields).toEqual({ body: bytes.toString('utf8') });
+    expect(splitFields<Buffer>(['s', 'text'], 'buffer').fields.s).toEqual(Buffer.from('text'));
+  });
+
+  it('does not take a non-ASCII name of the same length for a context field', () => {
+    const name = Buffer.from('trac\u00c9parent', 'latin1');
+    expect(splitFields([name, 'v'], 'buffer').carrier).toEqual({});
   });
 
   it('keeps a field named __proto__ as a plain field', () => {
-    const { fields } = splitFields(['__proto__', 'x', 'b', 'y']);
+    const { fields } = splitFields(['__proto__', 'x', 'b', 'y'], 'as-given');
     expect(Object.getPrototypeOf(fields)).toBe(Object.prototype);
     expect(Object.entries(fields)).toEqual([
       ['__proto__', 'x'],
@@ -59,8 +104,7 @@ describe('splitFields', () => {
   });
 
   it('treats a missing field list (a deleted entry) as empty', () => {
-    expect(splitFields(null)).toEqual({ fields: {}, carrier: {} });
-    expect(fieldsToRecord(undefined)).toEqual({});
+    expect(splitFields(null, 'buffer')).toEqual({ fields: {}, fieldList: [], carrier: {} });
   });
 });
 

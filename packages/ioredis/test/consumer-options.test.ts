@@ -22,11 +22,13 @@ describe('resolveConsumerOptions', () => {
       count: 0,
       claimIdleMs: -5,
       maxDeliveries: Infinity,
+      fieldEncoding: 'latin1' as never,
     });
     expect(resolved.count).toBe(10);
     expect(resolved.claimIdleMs).toBe(30_000);
     expect(resolved.maxDeliveries).toBe(Infinity);
-    expect(warn).toHaveBeenCalledTimes(2);
+    expect(resolved.fieldEncoding).toBe('buffer');
+    expect(warn).toHaveBeenCalledTimes(3);
     expect(warn.mock.calls[0]?.[0]).toMatch(/^@baton\/ioredis: ignoring invalid option count=0/);
   });
 

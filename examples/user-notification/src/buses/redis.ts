@@ -55,6 +55,7 @@ export async function createRedisBus(options: BusFactoryOptions): Promise<DemoBu
         claimIdleMs: 1000,
         blockMs: 1000,
         lagIntervalMs: 2000,
+        fieldEncoding: 'utf8', // the payload is JSON text
         eachEntry: (entry) => handler(JSON.parse(entry.fields.payload ?? 'null') as Payload),
       });
       await consumer.start();
