@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// One entry point for `npm run demo`, `npm test` and `npm run bench` on a fresh clone.
+// One entry point for `npm run demo`, `npm test`, `npm run smoke` and `npm run bench` on a
+// fresh clone.
 // It needs only Node and npm: it provisions a supported Node (22+) when the one running
 // it is older, a pinned pnpm, installs the workspace and builds it, then runs the task.
 // Written in plain ESM that Node 18+ can run, because it may start under an old Node.
@@ -155,7 +156,10 @@ switch (task) {
   case 'bench':
     process.exit(pnpm(['--filter', './bench', 'run', 'bench', ...taskArgs]));
     break;
+  case 'smoke':
+    process.exit(run(process.execPath, [join(root, 'smoke', 'run.mjs'), ...taskArgs]));
+    break;
   default:
-    log(`unknown task "${task}": use demo, test or bench`);
+    log(`unknown task "${task}": use demo, test, smoke or bench`);
     process.exit(2);
 }
