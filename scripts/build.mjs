@@ -15,6 +15,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -73,13 +74,21 @@ export function buildWorkspace({ root, nodePath = process.execPath, force = fals
   const stampFile = join(root, 'node_modules', '.cache', 'baton', 'build-inputs.json');
   const stamps = existsSync(stampFile) && !force ? JSON.parse(readFileSync(stampFile, 'utf8')) : {};
 
-  const current = {};
+  // A stamp is the inputs' hash plus the time of the build info this script saw written:
+  // a build by anything else (a plain `tsc --build`) changes that time, and then the
+  // project is looked at again rather than trusted.
+  const buildInfoOf = (name) => join(root, name, 'dist', '.tsbuildinfo');
+  const builtAt = (name) =>
+    existsSync(buildInfoOf(name)) ? statSync(buildInfoOf(name)).mtimeMs : -1;
+  const hashes = {};
   const changed = [];
   for (const project of projectsOf(root)) {
     const name = relative(root, project);
-    current[name] = inputsHash(root, project, compilerVersion);
-    const built = existsSync(join(project, 'dist', '.tsbuildinfo'));
-    if (stamps[name] !== current[name] || !built) changed.push(name);
+    hashes[name] = inputsHash(root, project, compilerVersion);
+    const stamp = stamps[name];
+    if (stamp?.hash !== hashes[name] || stamp?.builtAt !== builtAt(name) || builtAt(name) < 0) {
+      changed.push(name);
+    }
   }
   if (changed.length === 0) {
     log('packages are up to date (no source changed since the last build)');
@@ -89,8 +98,7 @@ export function buildWorkspace({ root, nodePath = process.execPath, force = fals
   for (const name of changed) {
     // An epoch time makes tsc --build look at the project; its incremental program then
     // compares content hashes, file by file, so only what really changed is emitted again.
-    const buildInfo = join(root, name, 'dist', '.tsbuildinfo');
-    if (existsSync(buildInfo)) utimesSync(buildInfo, 0, 0);
+    if (builtAt(name) >= 0) utimesSync(buildInfoOf(name), 0, 0);
   }
   const args = [tsc, '--build', join(root, 'tsconfig.build.json')];
   if (force) args.push('--force');
@@ -99,6 +107,9 @@ export function buildWorkspace({ root, nodePath = process.execPath, force = fals
   if (status === 0) {
     for (const name of changed) pruneOrphans(join(root, name));
     mkdirSync(dirname(stampFile), { recursive: true });
+    const current = Object.fromEntries(
+      Object.entries(hashes).map(([name, hash]) => [name, { hash, builtAt: builtAt(name) }]),
+    );
     writeFileSync(stampFile, `${JSON.stringify(current, null, 2)}\n`);
   }
   return status;
