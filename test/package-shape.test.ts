@@ -39,6 +39,14 @@ describe.each(packages)('@baton/%s as published', (name) => {
     expect(manifest.exports['.'].default).toBe(manifest.main);
   });
 
+  it('ships the Apache-2.0 text it names as its license', () => {
+    expect(manifest.license).toBe('Apache-2.0');
+    expect(manifest.files).toContain('LICENSE');
+    const text = readFileSync(join(root, 'packages', name, 'LICENSE'), 'utf8');
+    expect(text).toBe(readFileSync(join(root, 'LICENSE'), 'utf8'));
+    expect(text).toMatch(/^\s+Apache License\n\s+Version 2\.0, January 2004\n/);
+  });
+
   it('loads with import from an ES module', () => {
     const keys = runNode([
       '--input-type=module',

@@ -1,26 +1,19 @@
-import { parseArgs } from 'node:util';
+import { parseDemoArgs, USAGE, USAGE_LINE } from './cli.js';
 import { type DemoRun, runInProcessDemo } from './in-process.js';
 import { renderMetrics, renderRequest } from './report.js';
 
-const BUSES = ['memory', 'redis', 'rabbitmq', 'kafka'] as const;
-type BusKind = (typeof BUSES)[number];
-
-const { values } = parseArgs({
-  options: {
-    bus: { type: 'string', default: 'memory' },
-    help: { type: 'boolean', default: false },
-  },
-  allowPositionals: false,
-});
-if (values.help) {
-  console.log(`usage: npm run demo [-- --bus ${BUSES.join('|')}]`);
+const command = parseDemoArgs(process.argv.slice(2));
+if (command.kind === 'help') {
+  console.log(USAGE);
   process.exit(0);
 }
-const bus = values.bus as BusKind;
-if (!BUSES.includes(bus)) {
-  console.error(`demo: unknown bus "${values.bus}"; use one of ${BUSES.join(', ')}`);
+if (command.kind === 'usage-error') {
+  console.error(
+    `demo: ${command.message}\n${USAGE_LINE}\n(\`npm run demo -- --help\` lists the options and environment variables)`,
+  );
   process.exit(2);
 }
+const { bus } = command;
 
 function print(run: DemoRun, how: string): void {
   console.log(

@@ -18,6 +18,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import type { Payload } from './bus.js';
 import { createMemoryBus } from './buses/memory.js';
+import { collectorListens, dropOnFailure, once } from './otlp-export.js';
 import type { RequestOutcome } from './report.js';
 import { type DemoRequest, demoRequests, sendRequest } from './requests.js';
 import { startAuditService } from './services/audit-service.js';
@@ -40,6 +41,8 @@ export interface InProcessDemoOptions {
   otlp?: boolean;
   /** Chance of a random SMTP failure per attempt. @defaultValue 0 */
   failureRate?: number;
+  /** Where the (single) warning goes when spans cannot be exported. @defaultValue console.warn */
+  warn?: (message: string) => void;
 }
 
 /**
@@ -50,13 +53,20 @@ export async function runInProcessDemo(options: InProcessDemoOptions = {}): Prom
   registerContextManager();
   const spans = new InMemorySpanExporter();
   const logSink = createLogSink();
-  const otlp = options.otlp ?? Boolean(process.env.OTEL_EXPORTER_OTLP_ENDPOINT);
+  const endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT || 'http://localhost:4318';
+  const warn = once(options.warn ?? ((message) => console.warn(message)));
+  const otlp =
+    (options.otlp ?? Boolean(process.env.OTEL_EXPORTER_OTLP_ENDPOINT)) &&
+    (await collectorListens(endpoint, warn));
   const hub = createEventBus<Record<string, Payload>>();
 
   const setUp = (service: string) => {
     const reader = new CollectingMetricReader();
     const spanProcessors: SpanProcessor[] = [new SimpleSpanProcessor(spans)];
-    if (otlp) spanProcessors.push(new BatchSpanProcessor(new OTLPTraceExporter()));
+    if (otlp) {
+      const exporter = dropOnFailure(new OTLPTraceExporter(), endpoint, warn);
+      spanProcessors.push(new BatchSpanProcessor(exporter));
+    }
     const telemetry = createServiceTelemetry(service, { spanProcessors, metricReaders: [reader] });
     const { tracerProvider, meterProvider, tracer } = telemetry;
     const bus = createMemoryBus(hub.withOptions({ tracerProvider, meterProvider }));

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { type LogLine, waitFor } from '@baton/testing';
 import type { BrokerBusKind } from './buses/index.js';
 import type { DemoRun } from './in-process.js';
+import { cannotExport, once } from './otlp-export.js';
 import { startOtlpReceiver } from './otlp-receiver.js';
 import type { RequestOutcome } from './report.js';
 import { demoRequests, sendRequest } from './requests.js';
@@ -18,7 +19,11 @@ const serviceMain = fileURLToPath(new URL('../dist/service-main.js', import.meta
  * forwards traces to OTEL_EXPORTER_OTLP_ENDPOINT when set) and log JSON to stdout.
  */
 export async function runMultiProcessDemo(kind: BrokerBusKind): Promise<DemoRun> {
-  const receiver = await startOtlpReceiver(process.env.OTEL_EXPORTER_OTLP_ENDPOINT);
+  const forwardTo = process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const warn = once((message: string) => console.warn(message));
+  const receiver = await startOtlpReceiver(forwardTo, (reason) =>
+    warn(cannotExport(forwardTo ?? '', reason)),
+  );
   const namespace = `baton-demo-${Date.now().toString(36)}`;
   const logs: LogLine[] = [];
   const children = new Map<string, ChildProcess>();

@@ -150,9 +150,13 @@ export interface OtlpReceiver {
 
 /**
  * Starts the receiver on loopback. With `forwardTo` (an OTLP/HTTP endpoint such as Jaeger's),
- * every trace payload is also forwarded there as received.
+ * every trace payload is also forwarded there as received; a failed forward is reported to
+ * `onForwardError` with its reason, and the receiver goes on.
  */
-export async function startOtlpReceiver(forwardTo?: string): Promise<OtlpReceiver> {
+export async function startOtlpReceiver(
+  forwardTo?: string,
+  onForwardError: (reason: string) => void = () => {},
+): Promise<OtlpReceiver> {
   const spans: SpanLike[] = [];
   const metricsByService = new Map<string, MetricPoint[]>();
   const server: Server = createServer((req, res) => {
@@ -169,7 +173,12 @@ export async function startOtlpReceiver(forwardTo?: string): Promise<OtlpReceive
               method: 'POST',
               headers: { 'content-type': 'application/json' },
               body: raw,
-            }).catch(() => {});
+            }).then(
+              (response) => {
+                if (!response.ok) onForwardError(`HTTP ${response.status}`);
+              },
+              (error: Error) => onForwardError(String((error.cause as Error)?.message ?? error)),
+            );
           }
         } else if (req.url === '/v1/metrics') {
           const byService = new Map<string, MetricPoint[]>();

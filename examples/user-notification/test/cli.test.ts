@@ -1,0 +1,40 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+// What `npm run demo -- <args>` runs: the built entry point (`npm test` builds it first).
+const demo = fileURLToPath(new URL('../dist/demo.js', import.meta.url));
+const runDemo = (...args: string[]) =>
+  spawnSync(process.execPath, [demo, ...args], { encoding: 'utf8', timeout: 30_000 });
+
+describe('the demo command line', () => {
+  it('lists the buses and the environment variables it reads under --help', () => {
+    const { status, stdout } = runDemo('--help');
+    expect(status).toBe(0);
+    for (const word of ['--bus', 'memory', 'redis', 'rabbitmq', 'kafka']) {
+      expect(stdout).toContain(word);
+    }
+    for (const variable of [
+      'REDIS_URL',
+      'AMQP_URL',
+      'KAFKA_BROKERS',
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
+    ]) {
+      expect(stdout).toMatch(new RegExp(`^ +${variable} +\\S`, 'm'));
+    }
+  });
+
+  it.each([
+    [['--bogus'], /^demo: Unknown option '--bogus'$/m],
+    [['--bus'], /^demo: Option '--bus <value>' argument missing$/m],
+    [['--bus', 'nats'], /^demo: unknown bus "nats"; use one of memory, redis, rabbitmq, kafka$/m],
+    [['redis'], /^demo: Unexpected argument 'redis'/m],
+  ])('answers %j with a usage error and exit code 2, without a stack trace', (args, message) => {
+    const { status, stdout, stderr } = runDemo(...args);
+    expect(status).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(message);
+    expect(stderr).toMatch(/^usage: npm run demo \[-- --bus memory\|redis\|rabbitmq\|kafka\]$/m);
+    expect(stderr).not.toMatch(/^\s+at /m);
+  });
+});
