@@ -145,10 +145,13 @@ switch (task) {
     process.exit(status);
     break;
   }
+  case 'docs':
+    process.exit(run(process.execPath, [join(root, 'scripts', 'docs.mjs')]));
+    break;
   case 'bench':
     process.exit(pnpm(['--filter', './bench', 'run', 'bench', ...taskArgs]));
     break;
   default:
-    log(`unknown task "${task}": use demo, test or bench`);
+    log(`unknown task "${task}": use demo, test, bench or docs`);
     process.exit(2);
 }
