@@ -153,6 +153,9 @@ switch (task) {
     process.exit(status);
     break;
   }
+  case 'docs':
+    process.exit(run(process.execPath, [join(root, 'scripts', 'docs.mjs')]));
+    break;
   case 'bench':
     process.exit(pnpm(['--filter', './bench', 'run', 'bench', ...taskArgs]));
     break;
@@ -160,6 +163,6 @@ switch (task) {
     process.exit(run(process.execPath, [join(root, 'smoke', 'run.mjs'), ...taskArgs]));
     break;
   default:
-    log(`unknown task "${task}": use demo, test, smoke or bench`);
+    log(`unknown task "${task}": use demo, test, smoke, docs or bench`);
     process.exit(2);
 }

@@ -1,3 +1,10 @@
+export {
+  assertContract,
+  type ContractInput,
+  type ContractViolation,
+  checkContract,
+} from './contract/check.js';
+export * as contract from './contract/spec.js';
 export { createLogSink, type LogLine, type LogSink } from './log-sink.js';
 export { isReachable } from './reachable.js';
 export {
@@ -9,6 +16,7 @@ export {
   sumMetric,
   type TestTelemetry,
   type TestTelemetryOptions,
+  withoutContextManager,
 } from './telemetry.js';
 export {
   buildTraceTrees,

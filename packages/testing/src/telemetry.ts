@@ -80,6 +80,24 @@ export function ensureContextManager(): boolean {
   return contextManagerRegistered;
 }
 
+/**
+ * Runs `fn` with NO global context manager, as in an application without an
+ * OpenTelemetry SDK, then registers the test context manager again. Nothing else may
+ * run meanwhile (vitest runs one test of a file at a time).
+ */
+export async function withoutContextManager<R>(fn: () => Promise<R>): Promise<R> {
+  context.disable();
+  try {
+    return await fn();
+  } finally {
+    context.disable();
+    contextManagerChecked = true;
+    contextManagerRegistered = context.setGlobalContextManager(
+      new AsyncLocalStorageContextManager().enable(),
+    );
+  }
+}
+
 /** Creates in-memory trace and metric providers for a test. */
 export function createTestTelemetry(options: TestTelemetryOptions = {}): TestTelemetry {
   ensureContextManager();
