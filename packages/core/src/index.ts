@@ -26,6 +26,13 @@ export {
 } from './correlation.js';
 export { Diagnostics, guard, resetWarnings, warnOnce } from './diag.js';
 export {
+  type ConsumerHealth,
+  checkReadiness,
+  HealthTracker,
+  type Readiness,
+  type ReadinessOptions,
+} from './health.js';
+export {
   DEFAULT_LAG_INTERVAL_MS,
   type LagMonitor,
   type LagMonitorOptions,
