@@ -9,12 +9,12 @@ import {
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import {
-  BasicTracerProvider,
   InMemorySpanExporter,
   type ReadableSpan,
   SimpleSpanProcessor,
   type SpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
 
 /** A metric reader that exports nowhere: call `collect()` when you want the points. */
 export class CollectingMetricReader extends MetricReader {
@@ -44,7 +44,7 @@ export interface MetricPoint {
 
 /** In-memory telemetry for tests: every span kept, metrics read on demand. */
 export interface TestTelemetry {
-  readonly tracerProvider: BasicTracerProvider;
+  readonly tracerProvider: TracerProvider;
   readonly meterProvider: MeterProvider;
   /** Finished spans, in the order they ended. */
   spans(): ReadableSpan[];
@@ -102,8 +102,8 @@ export async function withoutContextManager<R>(fn: () => Promise<R>): Promise<R>
 export function createTestTelemetry(options: TestTelemetryOptions = {}): TestTelemetry {
   ensureContextManager();
   const exporter = new InMemorySpanExporter();
-  const tracerProvider = new BasicTracerProvider({
-    spanProcessors: [new SimpleSpanProcessor(exporter), ...(options.spanProcessors ?? [])],
+  const tracerProvider = new TracerProvider({
+    spanProcessors: [new SimpleSpanProcessor({ exporter }), ...(options.spanProcessors ?? [])],
   });
   const reader = new CollectingMetricReader();
   const meterProvider = new MeterProvider({ readers: [reader] });

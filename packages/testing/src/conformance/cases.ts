@@ -7,7 +7,7 @@ import {
   withCorrelationId,
 } from '@baton/core';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { expect } from 'vitest';
 import { waitFor } from '../wait-for.js';
 import type { CaseContext, ConformanceCase } from './types.js';
