@@ -47,6 +47,9 @@ const LINES = [
       '@opentelemetry/api': '~1.9.0',
       '@opentelemetry/sdk-trace-base': '^2',
       '@opentelemetry/context-async-hooks': '^2',
+      // @baton/testing's peers, on this line.
+      '@opentelemetry/sdk-trace': '^2.12',
+      '@opentelemetry/sdk-metrics': '^2',
     },
     // One recording provider: SDK 2.x takes the exporter itself.
     sdk: `import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -62,6 +65,7 @@ export const createTracerProvider = (exporter: InMemorySpanExporter) =>
       '@opentelemetry/api': '^1.10.0',
       '@opentelemetry/sdk-trace': '^3',
       '@opentelemetry/context-async-hooks': '^3',
+      '@opentelemetry/sdk-metrics': '^3',
     },
     // SDK 3.x: the package is sdk-trace, the provider TracerProvider, and a processor
     // takes an options object.
