@@ -27,6 +27,8 @@ export interface FakeKafkaOptions {
   keepSent?: boolean;
   /** Forget records every group has committed past (retention), to keep memory flat. @defaultValue false */
   dropCommitted?: boolean;
+  /** How long a crashed consumer waits before it restarts. @defaultValue 5 */
+  retryBackoffMs?: number;
 }
 
 /** A consumer group: its members and generation (a new one at every join or leave). */
@@ -61,7 +63,13 @@ export class FakeKafka {
   };
   private waiters: Array<() => void> = [];
 
-  constructor(private readonly options: FakeKafkaOptions = {}) {}
+  readonly retryBackoffMs: number;
+  readonly keepsSent: boolean;
+
+  constructor(private readonly options: FakeKafkaOptions = {}) {
+    this.retryBackoffMs = options.retryBackoffMs ?? 5;
+    this.keepsSent = options.keepSent !== false;
+  }
 
   createTopic(topic: string, partitions = 1): void {
     if (!this.topics.has(topic)) {
@@ -90,7 +98,7 @@ export class FakeKafka {
       headers: encodeHeaders(message.headers),
     };
     log.push(record);
-    if (this.options.keepSent !== false) this.sent.push({ topic, message });
+    if (this.keepsSent) this.sent.push({ topic, message });
     const waiters = this.waiters;
     this.waiters = [];
     for (const wake of waiters) wake();

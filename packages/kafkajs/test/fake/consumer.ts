@@ -55,7 +55,8 @@ type CommitTopics = Array<{
   partitions: Array<{ partition: number; offset: string }>;
 }>;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number) =>
+  new Promise((resolve) => (ms > 0 ? setTimeout(resolve, ms) : setImmediate(resolve)));
 const isRebalancing = (error: unknown) =>
   (error as { type?: unknown } | null)?.type === 'REBALANCE_IN_PROGRESS';
 let members = 0;
@@ -185,7 +186,7 @@ export class FakeConsumer {
             break;
           }
           bump(group); // a restarted kafkajs consumer leaves the group and joins again
-          await sleep(5); // kafkajs's retry backoff
+          await sleep(this.kafka.retryBackoffMs); // kafkajs's retry backoff
         }
       }
     } finally {
@@ -303,7 +304,9 @@ export class FakeConsumer {
   // A rebalance is noticed at the next heartbeat: what was resolved is committed first.
   private async heartbeat(group: FakeGroup, fromHandler = false): Promise<void> {
     this.heartbeats++;
-    this.emitRequest('Heartbeat', COORDINATOR);
+    // kafkajs sends a Heartbeat request at most once per heartbeatInterval; the handlers'
+    // calls stand for those requests here.
+    if (fromHandler) this.emitRequest('Heartbeat', COORDINATOR);
     const fault = fromHandler ? this.kafka.faults.heartbeat.shift() : undefined;
     if (fault === undefined && !this.stale(group)) return;
     await this.commitResolved();

@@ -9,9 +9,11 @@ interface RecordArg {
 
 /** A kafkajs-shaped producer writing to a {@link FakeKafka}. */
 export class FakeProducer {
-  /** The exact arguments each client call received. */
+  /** The exact arguments each client call received (unless the broker keeps no `sent`). */
   readonly calls: Array<{ method: string; arg: unknown }> = [];
-  constructor(private readonly kafka: FakeKafka) {}
+  constructor(private readonly kafka: FakeKafka) {
+    if (!kafka.keepsSent) this.calls.push = () => 0;
+  }
   async connect(): Promise<void> {}
   async disconnect(): Promise<void> {}
   isIdempotent(): boolean {
