@@ -1,7 +1,7 @@
 import { METRIC_OPERATION_DURATION } from '@baton/core';
 import { createTestTelemetry, type MetricPoint, type TestTelemetry, waitFor } from '@baton/testing';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { KafkaJSConnectionError } from 'kafkajs';
+import { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded } from 'kafkajs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { traceConsumer, traceProducer } from '../src/index.js';
 import { protocolError } from './fake/errors.js';
@@ -101,6 +101,24 @@ describe('the telemetry contract on Kafka', () => {
     expect(points.map((p) => p.attributes['error.type']).sort()).toEqual([
       'KafkaJSConnectionError',
       'UNKNOWN_TOPIC_OR_PARTITION',
+    ]);
+  });
+
+  it('reports the cause of kafkajs’s retries-exceeded error', async () => {
+    const producer = traceProducer(kafka.producer(), options());
+    const retries = { retryCount: 5, retryTime: 100 };
+    const unknownTopic = protocolError('UNKNOWN_TOPIC_OR_PARTITION', 3, true);
+    const refused = new KafkaJSConnectionError('Connection error: ECONNREFUSED');
+    kafka.faults.send.push(
+      new KafkaJSNumberOfRetriesExceeded(unknownTopic, retries),
+      new KafkaJSNumberOfRetriesExceeded(refused, retries),
+    );
+    for (const value of ['x', 'y']) {
+      await expect(producer.send({ topic: 't', messages: [{ value }] })).rejects.toThrow();
+    }
+    expect(spanNamed('send t').map((s) => s.attributes['error.type'])).toEqual([
+      'UNKNOWN_TOPIC_OR_PARTITION',
+      'KafkaJSConnectionError',
     ]);
   });
 
