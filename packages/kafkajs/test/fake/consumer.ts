@@ -1,6 +1,7 @@
 import { KafkaJSNonRetriableError } from 'kafkajs';
 import { COORDINATOR, type FakeGroup, type FakeKafka } from './broker.js';
 import { rebalanceInProgress } from './errors.js';
+import { CONSUMER_EVENTS, FakeEventEmitter } from './events.js';
 import {
   consumerPayloads,
   type FakeBatchPayload,
@@ -23,18 +24,8 @@ import type { FakeConsumedMessage } from './records.js';
 // - a non-retriable KafkaJS error crashes the consumer for good (restart: false);
 // - `commitOffsets` validates as kafkajs does and does nothing once the consumer stopped.
 
-export const CONSUMER_EVENTS = Object.freeze({
-  HEARTBEAT: 'consumer.heartbeat',
-  COMMIT_OFFSETS: 'consumer.commit_offsets',
-  GROUP_JOIN: 'consumer.group_join',
-  START_BATCH_PROCESS: 'consumer.start_batch_process',
-  END_BATCH_PROCESS: 'consumer.end_batch_process',
-  CRASH: 'consumer.crash',
-  REBALANCING: 'consumer.rebalancing',
-  REQUEST: 'consumer.network.request',
-});
+export { CONSUMER_EVENTS } from './events.js';
 
-const API_KEYS: Record<string, number> = { Fetch: 1, OffsetCommit: 8, Heartbeat: 12 };
 const LEADER = 'kafka-1.test:9092';
 
 export interface FakeConsumerConfig {
@@ -49,7 +40,6 @@ export interface FakeRunConfig {
   autoCommit?: boolean;
 }
 
-type Listener = (event: { id: number; type: string; timestamp: number; payload: unknown }) => void;
 type CommitTopics = Array<{
   topic: string;
   partitions: Array<{ partition: number; offset: string }>;
@@ -61,23 +51,17 @@ const isRebalancing = (error: unknown) =>
   (error as { type?: unknown } | null)?.type === 'REBALANCE_IN_PROGRESS';
 let members = 0;
 
-export class FakeConsumer {
-  readonly events = CONSUMER_EVENTS;
+export class FakeConsumer extends FakeEventEmitter {
   /** Failures that crashed the consumer, in order (handler errors among them, unchanged). */
   readonly crashes: unknown[] = [];
   heartbeats = 0;
   readonly groupId: string;
   readonly memberId = `member-${++members}`;
-  /** What the OffsetCommit REQUEST events report, in ms. */
-  readonly requestTiming = { pendingDuration: 1, duration: 3 };
   private readonly maxBatchSize: number;
-  private readonly listeners = new Map<string, Set<Listener>>();
   private subscribed: string[] = [];
   private running = false;
   private everRan = false;
   private loop: Promise<void> | undefined;
-  private eventId = 0;
-  private correlationId = 0;
   private generation = -1;
   private assignment: Array<{ topic: string; partition: number }> = [];
   /** Next offset per "topic:partition", as resolved since the last join. */
@@ -88,6 +72,7 @@ export class FakeConsumer {
     private readonly kafka: FakeKafka,
     config: FakeConsumerConfig,
   ) {
+    super();
     this.groupId = config.groupId;
     this.maxBatchSize = config.maxBatchSize ?? 50;
   }
@@ -95,26 +80,6 @@ export class FakeConsumer {
   async connect(): Promise<void> {}
   async subscribe({ topics }: { topics: string[]; fromBeginning?: boolean }): Promise<void> {
     this.subscribed.push(...topics);
-  }
-
-  on(event: string, listener: Listener): () => void {
-    let set = this.listeners.get(event);
-    if (!set) {
-      set = new Set();
-      this.listeners.set(event, set);
-    }
-    set.add(listener);
-    return () => set.delete(listener);
-  }
-
-  listenerCount(event: string): number {
-    return this.listeners.get(event)?.size ?? 0;
-  }
-
-  emit(type: string, payload: unknown): void {
-    for (const listener of this.listeners.get(type) ?? []) {
-      listener({ id: this.eventId++, type, timestamp: Date.now(), payload });
-    }
   }
 
   async run(config: FakeRunConfig = {}): Promise<void> {
@@ -352,25 +317,6 @@ export class FakeConsumer {
       memberId: this.memberId,
       groupGenerationId: this.generation,
       topics,
-    });
-  }
-
-  private emitRequest(apiName: string, broker: string): void {
-    if (this.listenerCount(CONSUMER_EVENTS.REQUEST) === 0) return;
-    const { pendingDuration, duration } = this.requestTiming;
-    const now = Date.now();
-    this.emit(CONSUMER_EVENTS.REQUEST, {
-      broker,
-      clientId: 'fake-client',
-      correlationId: this.correlationId++,
-      size: 64,
-      createdAt: now - pendingDuration - duration,
-      sentAt: now - duration,
-      pendingDuration,
-      duration,
-      apiName,
-      apiKey: API_KEYS[apiName],
-      apiVersion: 1,
     });
   }
 }
