@@ -4,6 +4,7 @@ import {
   getCorrelationId,
   METRIC_CONSUMED_MESSAGES,
   METRIC_CONSUMER_LAG,
+  METRIC_OPERATION_DURATION,
   METRIC_SENT_MESSAGES,
   withCorrelationId,
 } from '@baton/core';
@@ -123,7 +124,7 @@ describe.skipIf(!found)('@baton/kafkajs against Kafka', () => {
   };
   const newConsumer = async (topic: string, groupId: string, options = {}) => {
     const raw = kafka.consumer({ groupId, heartbeatInterval: 500, maxWaitTimeInMs: 100 });
-    const consumer = traceConsumer(raw, { ...providers(), groupId, ...options });
+    const consumer = traceConsumer(raw, { ...providers(), consumerGroup: groupId, ...options });
     await consumer.connect();
     consumers.push(consumer); // the traced view: its disconnect also stops the lag gauge
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
@@ -185,7 +186,7 @@ describe.skipIf(!found)('@baton/kafkajs against Kafka', () => {
     await consumer.run({
       eachBatch: async (payload) => {
         for (const message of payload.batch.messages) {
-          runInMessageContext(payload, message, () => {
+          runInMessageContext(message, () => {
             seen.push({
               value: message.value?.toString() ?? '',
               traceId: trace.getActiveSpan()?.spanContext().traceId,
@@ -302,7 +303,7 @@ describe.skipIf(!found)('@baton/kafkajs against Kafka', () => {
     await consumer.run({
       eachBatch: async (payload) => {
         for (const message of payload.batch.messages) {
-          runInMessageContext(payload, message, () => {
+          runInMessageContext(message, () => {
             seen.add(message.value?.toString() ?? '');
             deliveries++;
           });
@@ -330,6 +331,80 @@ describe.skipIf(!found)('@baton/kafkajs against Kafka', () => {
     expect(sumMetric(points, METRIC_CONSUMED_MESSAGES)).toBe(total);
   });
 
+  it('records each auto-commit as a settle operation with the coordinator that took it', async () => {
+    const topic = await createTopic();
+    const group = uniqueName('group');
+    const producer = await newProducer();
+    const consumer = await newConsumer(topic, group);
+    let handled = 0;
+    await consumer.run({ eachMessage: async () => void handled++ });
+    await producer.send({ topic, messages: [{ value: 'a' }, { value: 'b' }, { value: 'c' }] });
+    await waitFor(() => handled === 3, { timeoutMs: 30_000, message: '3 handled' });
+    const commitPoints = async () =>
+      (await telemetry.metricPoints()).filter(
+        (p) =>
+          p.name === METRIC_OPERATION_DURATION &&
+          p.attributes['messaging.operation.name'] === 'commit' &&
+          p.attributes['messaging.destination.name'] === topic,
+      );
+    // kafkajs auto-commits after each batch: its REQUEST and COMMIT_OFFSETS events.
+    const points = await waitFor(
+      async () => {
+        const found = await commitPoints();
+        return found.length > 0 ? found : undefined;
+      },
+      { timeoutMs: 30_000, message: 'a commit point' },
+    );
+    const [point] = points;
+    expect(point?.attributes).toMatchObject({
+      'messaging.system': 'kafka',
+      'messaging.operation.type': 'settle',
+      'messaging.consumer.group.name': group,
+      'messaging.destination.partition.id': '0',
+    });
+    expect(point?.attributes['server.address']).toEqual(expect.any(String));
+    expect(Number.isInteger(point?.attributes['server.port'])).toBe(true);
+    expect(point?.attributes['error.type']).toBeUndefined();
+  });
+
+  it('reports kafkajs’s error type when a send names a topic the broker does not have', async () => {
+    const raw = kafka.producer({
+      allowAutoTopicCreation: false,
+      retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 },
+    });
+    await raw.connect();
+    producers.push(raw);
+    const producer = traceProducer(raw, providers());
+    const topic = uniqueName('baton-missing');
+    await expect(producer.send({ topic, messages: [{ value: 'x' }] })).rejects.toThrow();
+    const [send] = spansOf(SpanKind.PRODUCER);
+    expect(send?.attributes['error.type']).toBe('UNKNOWN_TOPIC_OR_PARTITION');
+  });
+
+  it('passes binary values, keys and headers through byte for byte', async () => {
+    const topic = await createTopic();
+    const producer = await newProducer();
+    const value = Buffer.from([0xff, 0xfe, 0x80, 0x00, 0x0a]);
+    const key = Buffer.from([0xc3, 0x28]);
+    const blob = Buffer.from([0x00, 0xff, 0xc0, 0xaf]);
+    await producer.send({ topic, messages: [{ key, value, headers: { blob } }] });
+    const consumer = await newConsumer(topic, uniqueName('group'));
+    const received: Array<{ key: unknown; value: unknown; blob: unknown }> = [];
+    await consumer.run({
+      eachMessage: async ({ message }) =>
+        void received.push({ key: message.key, value: message.value, blob: message.headers?.blob }),
+    });
+    await waitFor(() => received.length === 1, { timeoutMs: 30_000, message: 'the message' });
+    const bytes = (b: unknown) => (Buffer.isBuffer(b) ? [...b] : b);
+    expect(received.map((m) => [bytes(m.key), bytes(m.value), bytes(m.blob)])).toEqual([
+      [[...key], [...value], [...blob]],
+    ]);
+    // The key is not UTF-8: it has no canonical string form, so no span carries it.
+    for (const span of telemetry.spans()) {
+      expect(span.attributes['messaging.kafka.message.key']).toBeUndefined();
+    }
+  });
+
   runConformanceSuite({
     name: '@baton/kafkajs against Kafka',
     // eachMessage throwing makes kafkajs restart the consumer from the last resolved offset.
@@ -354,7 +429,7 @@ describe.skipIf(!found)('@baton/kafkajs against Kafka', () => {
           const groupId = uniqueName('conformance');
           const plain = kafka.consumer({ groupId, heartbeatInterval: 500, maxWaitTimeInMs: 100 });
           await plain.connect();
-          consumer = traceConsumer(plain, { ...options, groupId });
+          consumer = traceConsumer(plain, { ...options, consumerGroup: groupId });
           await consumer.subscribe({ topics: [topic], fromBeginning: true });
           await consumer.run({
             eachMessage: async ({ message }) => handler(message.value?.toString() ?? ''),

@@ -124,7 +124,9 @@ export async function scenario(): Promise<Scenario> {
       return {
         async run(n) {
           const w = waiter(n);
-          const unsubscribe = bus.subscribe('user.registered', w.onMessage, { name: 'bench' });
+          const unsubscribe = bus.subscribe('user.registered', w.onMessage, {
+            consumerGroup: 'bench',
+          });
           for (let sent = 0; sent < n; ) {
             const window = w.window(sent);
             for (const end = Math.min(n, sent + WINDOW); sent < end; sent++) {

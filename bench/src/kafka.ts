@@ -106,7 +106,7 @@ export async function scenario(): Promise<Scenario | undefined> {
     const rawConsumer = kafka.consumer({ groupId, maxWaitTimeInMs: 50 });
     await rawConsumer.connect();
     const consumer: Consumer = wrap
-      ? traceConsumer(rawConsumer, { ...wrap, groupId })
+      ? traceConsumer(rawConsumer, { ...wrap, consumerGroup: groupId })
       : rawConsumer;
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     let onMessage: () => void = () => {};
@@ -233,7 +233,7 @@ export async function fakeScenario(): Promise<Scenario> {
     const fake = fakeClient();
     const producer = wrap ? traceProducer(fake.producer, wrap) : fake.producer;
     const consumer = wrap
-      ? traceConsumer(fake.consumer, { ...wrap, groupId: 'bench' })
+      ? traceConsumer(fake.consumer, { ...wrap, consumerGroup: 'bench' })
       : fake.consumer;
     let onMessage: () => void = () => {};
     let windowTarget = 0;

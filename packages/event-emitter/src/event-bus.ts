@@ -1,7 +1,8 @@
 import { type HeaderCarrier, type MessageDescription, MessagingTelemetry } from '@baton/core';
-import { diag } from '@opentelemetry/api';
+import { warnDeprecated } from './deprecation.js';
 import type {
   DeliveryInfo,
+  EventBusErrorInfo,
   EventBusOptions,
   EventHandler,
   EventMap,
@@ -16,7 +17,7 @@ export const EVENT_EMITTER_SYSTEM = 'in_process';
 
 interface Subscription {
   handler: EventHandler<never>;
-  name: string | undefined;
+  consumerGroup: string | undefined;
   /** The subscribing view's telemetry: process spans belong to the subscriber. */
   telemetry: MessagingTelemetry;
 }
@@ -24,6 +25,7 @@ interface Subscription {
 /** State shared by a bus and its {@link EventBus.withOptions} views. */
 interface Hub {
   subscriptions: Map<string, Subscription[]>;
+  /** The deprecated `onHandlerError` listeners, shared by every view. */
   errorListeners: Set<(info: HandlerErrorInfo) => void>;
   inFlight: number;
   idleWaiters: Array<() => void>;
@@ -38,38 +40,51 @@ interface Hub {
 export class EventBus<Events extends EventMap> {
   private readonly telemetry: MessagingTelemetry;
   private readonly hub: Hub;
+  private readonly onError: EventBusOptions['onError'];
 
   constructor(options: EventBusOptions = {}, hub?: Hub) {
     this.telemetry = new MessagingTelemetry(SCOPE, options);
+    this.onError = this.telemetry.options.onError;
     this.hub = hub ?? {
       subscriptions: new Map(),
       errorListeners: new Set(),
       inFlight: 0,
       idleWaiters: [],
     };
-    if (typeof options.onHandlerError === 'function') {
-      this.hub.errorListeners.add(options.onHandlerError);
+    if (options.onHandlerError !== undefined) {
+      warnDeprecated('the option onHandlerError', 'onError(error, info)');
+      if (typeof options.onHandlerError === 'function') {
+        this.hub.errorListeners.add(options.onHandlerError);
+      }
     }
   }
 
   /**
    * A view of the SAME bus (same subscribers, same queue) whose own publishes and
    * subscriptions use other options, e.g. another service's tracer provider when several
-   * services share one process, as in the demo.
+   * services share one process, as in the demo. It keeps this view's `onError` unless
+   * `options` has one.
    */
   withOptions(options: EventBusOptions): EventBus<Events> {
-    return new EventBus<Events>(options, this.hub);
+    const inherited = this.onError === undefined ? {} : { onError: this.onError };
+    return new EventBus<Events>({ ...inherited, ...options }, this.hub);
   }
 
-  /** Adds a handler for `event`; returns a function that removes it. */
+  /**
+   * Adds a handler for `event`; returns a function that removes it. `consumerGroup` names
+   * the subscriber (a service): `messaging.consumer.group.name`.
+   */
   subscribe<E extends keyof Events & string>(
     event: E,
     handler: EventHandler<Events[E]>,
     options: SubscribeOptions = {},
   ): () => void {
+    if (options.name !== undefined) {
+      warnDeprecated('the subscribe option name', 'consumerGroup');
+    }
     const subscription: Subscription = {
       handler: handler as EventHandler<never>,
-      name: options.name,
+      consumerGroup: options.consumerGroup ?? options.name,
       telemetry: this.telemetry,
     };
     this.hub.subscriptions.set(event, [...(this.hub.subscriptions.get(event) ?? []), subscription]);
@@ -80,8 +95,12 @@ export class EventBus<Events extends EventMap> {
     };
   }
 
-  /** Listens for handler failures; returns a function that stops listening. */
+  /**
+   * Listens for handler failures of every view; returns a function that stops listening.
+   * @deprecated Use the `onError` option; goes away in the next release.
+   */
   onHandlerError(listener: (info: HandlerErrorInfo) => void): () => void {
+    warnDeprecated('bus.onHandlerError(listener)', 'the onError option');
     this.hub.errorListeners.add(listener);
     return () => this.hub.errorListeners.delete(listener);
   }
@@ -91,7 +110,12 @@ export class EventBus<Events extends EventMap> {
    * queued; handlers run later, each in its own process span. Never throws for a handler.
    */
   publish<E extends keyof Events & string>(event: E, payload: Events[E]): void {
-    const description = { system: EVENT_EMITTER_SYSTEM, destination: event, injectHeaders: false };
+    const description = {
+      system: EVENT_EMITTER_SYSTEM,
+      destination: event,
+      message: payload,
+      injectHeaders: false,
+    };
     this.telemetry.publish(description, (_headers, _inject, sendContext) => {
       // The send span's context is the creation context of every delivery.
       this.dispatch(event, payload, { context: sendContext }, Date.now());
@@ -143,14 +167,16 @@ export class EventBus<Events extends EventMap> {
     publishedAt: number,
     subscription: Subscription,
   ): void {
-    const info: DeliveryInfo = { event, subscriber: subscription.name, publishedAt };
+    const { consumerGroup } = subscription;
+    const info: DeliveryInfo = { event, consumerGroup, subscriber: consumerGroup, publishedAt };
     const description: MessageDescription = {
       system: EVENT_EMITTER_SYSTEM,
       destination: event,
+      message: payload,
       context: origin.context,
       headers: origin.headers,
       timestampMs: publishedAt,
-      consumerGroup: subscription.name,
+      consumerGroup,
     };
     let result: unknown;
     try {
@@ -158,7 +184,7 @@ export class EventBus<Events extends EventMap> {
         subscription.handler(payload as never, info),
       );
     } catch (error) {
-      this.report({ ...info, error });
+      this.report(subscription, payload, info, error);
       this.settled();
       return;
     }
@@ -166,7 +192,7 @@ export class EventBus<Events extends EventMap> {
       result.then(
         () => this.settled(),
         (error: unknown) => {
-          this.report({ ...info, error });
+          this.report(subscription, payload, info, error);
           this.settled();
         },
       );
@@ -175,18 +201,32 @@ export class EventBus<Events extends EventMap> {
     }
   }
 
-  private report(info: HandlerErrorInfo): void {
-    if (this.hub.errorListeners.size === 0) {
-      diag.error(`@baton/event-emitter: handler for "${info.event}" failed`, info.error);
-      return;
-    }
-    for (const listener of this.hub.errorListeners) {
+  // To the subscribing view's onError (core: one diag warning per kind without one), and to
+  // the deprecated onHandlerError listeners.
+  private report(
+    subscription: Subscription,
+    payload: unknown,
+    delivery: DeliveryInfo,
+    error: unknown,
+  ): void {
+    const listeners = this.hub.errorListeners;
+    for (const listener of listeners) {
       try {
-        listener(info);
+        listener({ ...delivery, error });
       } catch {
         // An error listener's own failure must not crash the bus.
       }
     }
+    if (listeners.size > 0 && subscription.telemetry.options.onError === undefined) return;
+    const info: EventBusErrorInfo = {
+      operation: 'process',
+      destination: delivery.event,
+      message: payload,
+      event: delivery.event,
+      consumerGroup: delivery.consumerGroup,
+      publishedAt: delivery.publishedAt,
+    };
+    subscription.telemetry.reportError(error, info);
   }
 
   private settled(): void {

@@ -1,6 +1,7 @@
 export { createEventBus, EVENT_EMITTER_SYSTEM, EventBus } from './event-bus.js';
 export type {
   DeliveryInfo,
+  EventBusErrorInfo,
   EventBusOptions,
   EventHandler,
   EventMap,

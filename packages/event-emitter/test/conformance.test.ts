@@ -5,12 +5,12 @@ runConformanceSuite({
   name: '@baton/event-emitter',
   onHandlerError: 'report',
   async createHarness(options) {
-    const bus = createEventBus<{ conformance: string }>({ ...options, onHandlerError: () => {} });
+    const bus = createEventBus<{ conformance: string }>({ ...options, onError: () => {} });
     return {
       publish: async (body) => bus.publish('conformance', body),
       publishRaw: async (body, headers) => bus.relay('conformance', body, headers),
       async startConsumer(handler) {
-        bus.subscribe('conformance', (body) => handler(body), { name: 'conformance' });
+        bus.subscribe('conformance', (body) => handler(body), { consumerGroup: 'conformance' });
       },
       close: () => bus.idle(),
     };

@@ -1,15 +1,19 @@
-import { getCorrelationId, injectContext, withCorrelationId } from '@baton/core';
+import { getCorrelationId, injectContext, resetWarnings, withCorrelationId } from '@baton/core';
 import { createTestTelemetry, expectTraceTree, type TestTelemetry } from '@baton/testing';
-import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createEventBus, type HandlerErrorInfo } from '../src/index.js';
+import { diag, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createEventBus, type DeliveryInfo, type EventBusErrorInfo } from '../src/index.js';
 
 type Events = { 'user.registered': { id: string }; 'notification.sent': { id: string } };
 let telemetry: TestTelemetry;
 beforeEach(() => {
   telemetry = createTestTelemetry();
+  resetWarnings();
 });
-afterEach(() => telemetry.shutdown());
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await telemetry.shutdown();
+});
 
 const busOptions = () => ({
   tracerProvider: telemetry.tracerProvider,
@@ -25,7 +29,7 @@ describe('EventBus', () => {
       async ({ id }) => {
         seen.push(`a:${id}`);
       },
-      { name: 'notification_service' },
+      { consumerGroup: 'notification_service' },
     );
     bus.subscribe('user.registered', ({ id }) => {
       seen.push(`b:${id}`);
@@ -72,11 +76,11 @@ describe('EventBus', () => {
     });
   });
 
-  it('reports a failing handler on the error channel and keeps the other subscribers running', async () => {
-    const failures: HandlerErrorInfo[] = [];
+  it('reports a failing handler to onError and keeps the other subscribers running', async () => {
+    const failures: Array<{ error: unknown; info: EventBusErrorInfo }> = [];
     const bus = createEventBus<Events>({
       ...busOptions(),
-      onHandlerError: (info) => failures.push(info),
+      onError: (error, info) => void failures.push({ error, info }),
     });
     const delivered: string[] = [];
     const boom = new RangeError('smtp down');
@@ -85,25 +89,37 @@ describe('EventBus', () => {
       async () => {
         throw boom;
       },
-      { name: 'mailer' },
+      { consumerGroup: 'mailer' },
     );
     bus.subscribe('user.registered', ({ id }) => {
       delivered.push(id);
     });
-    expect(() => bus.publish('user.registered', { id: 'u3' })).not.toThrow();
+    const payload = { id: 'u3' };
+    expect(() => bus.publish('user.registered', payload)).not.toThrow();
     await bus.idle();
     expect(delivered).toEqual(['u3']);
-    expect(failures).toHaveLength(1);
-    expect(failures[0]?.error).toBe(boom);
-    expect(failures[0]?.subscriber).toBe('mailer');
+    expect(failures).toEqual([
+      {
+        error: boom,
+        info: {
+          operation: 'process',
+          destination: 'user.registered',
+          message: payload,
+          event: 'user.registered',
+          consumerGroup: 'mailer',
+          publishedAt: expect.any(Number),
+        },
+      },
+    ]);
+    expect(failures[0]?.info.message).toBe(payload);
     const failed = telemetry.spans().find((s) => s.status.code === SpanStatusCode.ERROR);
     expect(failed?.attributes['error.type']).toBe('RangeError');
   });
 
-  it('survives an error listener that throws', async () => {
+  it('survives an onError that throws', async () => {
     const bus = createEventBus<Events>({
       ...busOptions(),
-      onHandlerError: () => {
+      onError: () => {
         throw new Error('listener bug');
       },
     });
@@ -112,6 +128,94 @@ describe('EventBus', () => {
     });
     bus.publish('user.registered', { id: 'u4' });
     await expect(bus.idle()).resolves.toBeUndefined();
+  });
+
+  it('warns once through diag, as @baton/event-emitter, when there is no onError', async () => {
+    const warn = vi.spyOn(diag, 'warn').mockImplementation(() => {});
+    const error = vi.spyOn(diag, 'error').mockImplementation(() => {});
+    const bus = createEventBus<Events>(busOptions());
+    bus.subscribe('user.registered', () => {
+      throw new Error('handler bug');
+    });
+    bus.publish('user.registered', { id: 'a' });
+    bus.publish('user.registered', { id: 'b' });
+    await bus.idle();
+    expect(warn.mock.calls.map(([message]) => message)).toEqual([
+      expect.stringMatching(/^@baton\/event-emitter: process failed/),
+    ]);
+    expect(error).not.toHaveBeenCalled();
+  });
+
+  it('gives a view made with withOptions the bus’s onError unless it has its own', async () => {
+    const seen: string[] = [];
+    const bus = createEventBus<Events>({ onError: () => void seen.push('bus') });
+    const inherits = bus.withOptions({ tracerProvider: telemetry.tracerProvider });
+    const own = bus.withOptions({ onError: () => void seen.push('own') });
+    inherits.subscribe('user.registered', () => {
+      throw new Error('a');
+    });
+    own.subscribe('notification.sent', () => {
+      throw new Error('b');
+    });
+    bus.publish('user.registered', { id: '1' });
+    await bus.idle();
+    bus.publish('notification.sent', { id: '2' });
+    await bus.idle();
+    expect(seen).toEqual(['bus', 'own']);
+  });
+
+  it('hands hooks and the handler the payload and the consumer group', async () => {
+    const published: unknown[] = [];
+    const consumed: unknown[] = [];
+    const infos: DeliveryInfo[] = [];
+    const bus = createEventBus<Events>({
+      ...busOptions(),
+      publishHook: (_span, info) => void published.push(info.message),
+      consumeHook: (_span, info) => void consumed.push(info.message),
+    });
+    bus.subscribe('user.registered', (_payload, info) => void infos.push(info), {
+      consumerGroup: 'audit',
+    });
+    const payload = { id: 'u9' };
+    bus.publish('user.registered', payload);
+    await bus.idle();
+    expect(published).toHaveLength(1);
+    expect(published[0]).toBe(payload);
+    expect(consumed[0]).toBe(payload);
+    expect(infos[0]).toMatchObject({ event: 'user.registered', consumerGroup: 'audit' });
+  });
+
+  it('keeps name, onHandlerError and bus.onHandlerError working, deprecated', async () => {
+    const warn = vi.spyOn(diag, 'warn').mockImplementation(() => {});
+    const legacy: unknown[] = [];
+    const bus = createEventBus<Events>({
+      ...busOptions(),
+      onHandlerError: (info) => void legacy.push(['option', info.subscriber, info.error]),
+    });
+    bus.onHandlerError((info) => void legacy.push(['method', info.subscriber, info.error]));
+    const boom = new Error('boom');
+    bus.subscribe(
+      'user.registered',
+      () => {
+        throw boom;
+      },
+      { name: 'old-name' },
+    );
+    bus.publish('user.registered', { id: 'x' });
+    await bus.idle();
+    expect(legacy).toEqual([
+      ['option', 'old-name', boom],
+      ['method', 'old-name', boom],
+    ]);
+    const span = telemetry.spans().find((s) => s.name === 'process user.registered');
+    expect(span?.attributes['messaging.consumer.group.name']).toBe('old-name');
+    const messages = warn.mock.calls.map(([message]) => String(message));
+    expect(messages.filter((m) => m.includes('deprecated'))).toEqual([
+      expect.stringMatching(/^@baton\/event-emitter: the option onHandlerError .*onError/),
+      expect.stringMatching(/^@baton\/event-emitter: bus\.onHandlerError.*onError/),
+      expect.stringMatching(/^@baton\/event-emitter: the subscribe option name .*consumerGroup/),
+    ]);
+    expect(messages.filter((m) => !m.includes('deprecated'))).toEqual([]); // reported to listeners
   });
 
   it('stops delivering to a subscriber after it unsubscribes', async () => {

@@ -1,148 +1,97 @@
-import { type MessageDescription, MessagingTelemetry, warnOnce } from '@baton/core';
-import { registerBatchScope } from './batch-scope.js';
-import { describeBatch, describeConsumed } from './describe.js';
+import { MessagingTelemetry } from '@baton/core';
+import { CommitRecorder } from './commits.js';
+import { type Handling, traceEachBatch, traceEachMessage } from './handler.js';
 import { LagTracker } from './lag.js';
-import { type ResolvedConsumerSettings, resolveConsumerSettings } from './options.js';
+import { resolveConsumerSettings } from './options.js';
 import { delegateTo } from './proxy.js';
+import { SCOPE } from './scope.js';
 import type {
   KafkaConsumerLike,
   KafkaConsumerOptions,
-  KafkaEachBatchPayloadLike,
-  KafkaEachMessagePayloadLike,
   KafkaInstrumentationEventLike,
   KafkaRunConfigLike,
 } from './types.js';
-import { PACKAGE_NAME, PACKAGE_VERSION } from './version.js';
 
-type Handler<P> = (this: unknown, payload: P) => Promise<void>;
-
-interface ConsumerState {
-  telemetry: MessagingTelemetry;
-  settings: ResolvedConsumerSettings;
-  groupId: string | undefined;
-  lag: LagTracker;
-}
-
-function traceEachMessage(
-  state: ConsumerState,
-  config: object,
-  handler: Handler<KafkaEachMessagePayloadLike>,
-): Handler<KafkaEachMessagePayloadLike> {
-  return (payload) => {
-    let description: MessageDescription;
-    try {
-      const { topic, partition, message } = payload;
-      description = describeConsumed(
-        topic,
-        partition,
-        message,
-        state.groupId,
-        state.settings.messageKeyAttribute,
-      );
-      state.lag.sawTopic(topic);
-    } catch (error) {
-      warnOnce(`${PACKAGE_NAME}: eachMessage telemetry`, error);
-      return handler.call(config, payload);
-    }
-    return state.telemetry.process(description, () => handler.call(config, payload));
-  };
-}
-
-function traceEachBatch(
-  state: ConsumerState,
-  config: object,
-  handler: Handler<KafkaEachBatchPayloadLike>,
-): Handler<KafkaEachBatchPayloadLike> {
-  return (payload) => {
-    let batchDescription: MessageDescription;
-    let descriptions: MessageDescription[];
-    try {
-      const { topic, partition, messages, highWatermark } = payload.batch;
-      const group = state.groupId;
-      const withKey = state.settings.messageKeyAttribute;
-      descriptions = messages.map((m) => describeConsumed(topic, partition, m, group, withKey));
-      batchDescription = describeBatch(topic, partition, group);
-      const last = messages[messages.length - 1];
-      if (last) state.lag.recordBatch(topic, partition, highWatermark, last.offset);
-    } catch (error) {
-      warnOnce(`${PACKAGE_NAME}: eachBatch telemetry`, error);
-      return handler.call(config, payload);
-    }
-    return state.telemetry.processBatch(batchDescription, descriptions, (scope) => {
-      registerBatchScope(payload, payload.batch.messages, scope);
-      return handler.call(config, payload);
-    });
-  };
-}
-
-function traceRunConfig(state: ConsumerState, config: KafkaRunConfigLike): KafkaRunConfigLike {
+function traceRunConfig(handling: Handling, config: KafkaRunConfigLike): KafkaRunConfigLike {
   const { eachMessage, eachBatch } = config;
   // A copy: the caller's config object is never modified. kafkajs prefers eachMessage when
   // both are given; so does the copy, since both are wrapped.
   return {
     ...config,
     ...(typeof eachMessage === 'function' && {
-      eachMessage: traceEachMessage(state, config, eachMessage),
+      eachMessage: traceEachMessage(handling, eachMessage),
     }),
     ...(typeof eachBatch === 'function' && {
-      eachBatch: traceEachBatch(state, config, eachBatch),
+      eachBatch: traceEachBatch(handling, eachBatch),
     }),
   };
 }
 
-function learnGroupId(consumer: KafkaConsumerLike, state: ConsumerState): void {
+// kafkajs does not expose the group on the consumer; its GROUP_JOIN event names it.
+function learnConsumerGroup(
+  consumer: KafkaConsumerLike,
+  telemetry: MessagingTelemetry,
+  learned: (group: string) => void,
+): void {
   const event = consumer.events?.GROUP_JOIN;
-  if (state.groupId !== undefined || typeof consumer.on !== 'function') return;
-  if (typeof event !== 'string') return;
+  if (typeof consumer.on !== 'function' || typeof event !== 'string') return;
   try {
     consumer.on(event, (e: KafkaInstrumentationEventLike) => {
       const groupId = (e?.payload as { groupId?: unknown } | undefined)?.groupId;
-      if (typeof groupId === 'string' && groupId !== '') state.groupId ??= groupId;
+      if (typeof groupId === 'string' && groupId !== '') learned(groupId);
     });
   } catch (error) {
-    warnOnce(`${PACKAGE_NAME}: consumer events`, error);
+    telemetry.diagnostics.warnOnce('consumer events', error);
   }
 }
 
 /**
- * Returns a traced view of a kafkajs consumer: `run({ eachMessage })` runs each message in
- * a `process <topic>` CONSUMER span whose parent is the producer's span; `run({ eachBatch
- * })` runs each batch in one `process <topic>` span with a link per message, and
- * {@link runInMessageContext} gives each message its own context. Every payload function
+ * Returns a traced view of a kafkajs consumer, of the same type: `run({ eachMessage })` runs
+ * each message in a `process <topic>` CONSUMER span whose parent is the producer's span;
+ * `run({ eachBatch })` runs each batch in one `process <topic>` span with a link per
+ * message, and `runInMessageContext(message, fn)` gives each message its own context.
+ * Offset commits record `messaging.client.operation.duration`. Every payload function
  * (`heartbeat`, `resolveOffset`, `commitOffsetsIfNecessary`, `isRunning`, `pause`, ...) is
- * the client's own. `stop` and `disconnect` also stop the lag gauge. The consumer itself
- * is not modified.
+ * the client's own, and handler errors reach kafkajs unchanged. `stop` and `disconnect`
+ * also stop the lag gauge. The consumer itself is not modified.
  *
  * @example
- * const consumer = traceConsumer(kafka.consumer({ groupId }), { groupId });
+ * const consumer = traceConsumer(kafka.consumer({ groupId: 'mailer' }));
  * await consumer.run({ eachMessage: async ({ message }) => handle(message) });
  */
 export function traceConsumer<C extends KafkaConsumerLike>(
   consumer: C,
   options?: KafkaConsumerOptions,
 ): C {
-  const telemetry = new MessagingTelemetry(
-    { name: PACKAGE_NAME, version: PACKAGE_VERSION },
-    options,
-  );
+  const telemetry = new MessagingTelemetry(SCOPE, options);
   const settings = resolveConsumerSettings(options);
-  const state: ConsumerState = {
+  let consumerGroup = settings.consumerGroup;
+  if (consumerGroup === undefined) {
+    learnConsumerGroup(consumer, telemetry, (group) => {
+      consumerGroup ??= group;
+    });
+  }
+  const group = () => consumerGroup;
+  const lag = new LagTracker(telemetry, settings, group);
+  const commits = new CommitRecorder(telemetry, group);
+  const handling: Handling = {
     telemetry,
-    settings,
-    groupId: settings.groupId,
-    lag: undefined as unknown as LagTracker,
+    messageKeyAttribute: settings.messageKeyAttribute,
+    consumerGroup: group,
+    onTopic: (topic) => lag.sawTopic(topic),
+    onBatch: (topic, partition, highWatermark, lastOffset) =>
+      lag.recordBatch(topic, partition, highWatermark, lastOffset),
   };
-  state.lag = new LagTracker(telemetry, settings, () => state.groupId);
-  learnGroupId(consumer, state);
 
   const overrides: Record<string, unknown> = {
     run: (config?: KafkaRunConfigLike, ...rest: unknown[]) => {
       let traced = config;
       try {
-        if (config && typeof config === 'object') traced = traceRunConfig(state, config);
-        state.lag.start(consumer);
+        if (config && typeof config === 'object') traced = traceRunConfig(handling, config);
+        lag.start(consumer);
+        commits.start(consumer);
       } catch (error) {
-        warnOnce(`${PACKAGE_NAME}: run telemetry`, error);
+        telemetry.diagnostics.warnOnce('run telemetry', error);
       }
       return (consumer.run as (...args: unknown[]) => Promise<void>).call(
         consumer,
@@ -151,6 +100,9 @@ export function traceConsumer<C extends KafkaConsumerLike>(
       );
     },
   };
+  if (typeof consumer.commitOffsets === 'function') {
+    overrides.commitOffsets = commits.commitOffsets(consumer);
+  }
   for (const name of ['stop', 'disconnect'] as const) {
     const original = consumer[name];
     if (typeof original !== 'function') continue;
@@ -158,7 +110,8 @@ export function traceConsumer<C extends KafkaConsumerLike>(
       try {
         return await (original as (...a: unknown[]) => Promise<void>).apply(consumer, args);
       } finally {
-        state.lag.stop();
+        lag.stop();
+        commits.stop();
       }
     };
   }

@@ -1,5 +1,7 @@
 import {
+  CORRELATION_HEADER,
   extractContext,
+  getCorrelationId,
   injectContext,
   type MessagingTelemetry,
   readFirstHeader,
@@ -12,7 +14,7 @@ import {
   ROOT_CONTEXT,
   trace,
 } from '@opentelemetry/api';
-import { ATTR_KAFKA_MESSAGE_KEY, KAFKA_SYSTEM } from './describe.js';
+import { KAFKA_SYSTEM, keyAttributes } from './describe.js';
 import type { KafkaMessageLike } from './types.js';
 
 /** Messages with their own creation context written in, and links to those contexts. */
@@ -30,35 +32,44 @@ export function existingCreationLink(message: KafkaMessageLike): Link | undefine
   return spanContext && isSpanContextValid(spanContext) ? { context: spanContext } : undefined;
 }
 
-/** One `create <topic>` span per message (core's create operation), whose context it carries. */
+/**
+ * One `create <topic>` span per message (core's create operation), whose context the
+ * message then carries. A message with its own valid `traceparent` keeps it (and gets the
+ * correlation id when it has none); every creation context is returned as a link.
+ */
 export function createMessages(
   telemetry: MessagingTelemetry,
   topic: string,
   messages: readonly KafkaMessageLike[],
   parent: Context,
+  withKey: boolean,
 ): CreatedMessages {
   const links: Link[] = [];
+  const propagator = telemetry.options.propagator;
   const created = messages.map((message) => {
     const existing = existingCreationLink(message);
     if (existing) {
       links.push(existing);
-      return message; // the user's own creation context wins
+      if (readFirstHeader(message.headers, CORRELATION_HEADER) !== undefined) return message;
+      return {
+        ...message,
+        headers: { ...message.headers, [CORRELATION_HEADER]: getCorrelationId(parent) },
+      };
     }
     const ctx = telemetry.createContext(
       {
         system: KAFKA_SYSTEM,
         destination: topic,
+        message,
+        attributes: keyAttributes(message, withKey),
         ...(message.partition !== undefined && { partition: message.partition }),
-        ...(typeof message.key === 'string' && {
-          attributes: { [ATTR_KAFKA_MESSAGE_KEY]: message.key },
-        }),
       },
       parent,
     );
     const spanContext = trace.getSpanContext(ctx);
     if (spanContext) links.push({ context: spanContext });
     const headers = injectContext(message.headers ?? undefined, ctx, {
-      ...(telemetry.options.propagator && { propagator: telemetry.options.propagator }),
+      ...(propagator && { propagator }),
     });
     return { ...message, headers };
   });

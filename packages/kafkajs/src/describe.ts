@@ -1,6 +1,11 @@
 import type { MessageDescription, PublishDescription } from '@baton/core';
-import type { Attributes } from '@opentelemetry/api';
-import type { KafkaConsumedMessageLike, KafkaMessageLike } from './types.js';
+import type { Attributes, Link } from '@opentelemetry/api';
+import type {
+  KafkaBatchLike,
+  KafkaConsumedMessageLike,
+  KafkaMessageLike,
+  KafkaProducerRecordLike,
+} from './types.js';
 
 /** `messaging.system` for Kafka. */
 export const KAFKA_SYSTEM = 'kafka';
@@ -8,19 +13,30 @@ export const ATTR_KAFKA_OFFSET = 'messaging.kafka.offset';
 export const ATTR_KAFKA_MESSAGE_KEY = 'messaging.kafka.message.key';
 export const ATTR_KAFKA_MESSAGE_TOMBSTONE = 'messaging.kafka.message.tombstone';
 
-const decoder = new TextDecoder();
+// `fatal`: bytes that are not UTF-8 have no canonical string form and are not replaced by
+// U+FFFD; `ignoreBOM`: a leading BOM is part of the key.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-// Semconv: "If the key type is not string, its string representation has to be supplied".
-function keyText(key: unknown): string | undefined {
+/**
+ * The key as `messaging.kafka.message.key`: a string key, or a byte key that is valid
+ * UTF-8. Semconv: "If the key has no unambiguous, canonical string form, don't include its
+ * value", so other keys give `undefined`.
+ */
+export function keyText(key: unknown): string | undefined {
   if (typeof key === 'string') return key;
-  if (key instanceof Uint8Array) return decoder.decode(key);
-  return undefined;
+  if (!(key instanceof Uint8Array)) return undefined;
+  try {
+    return utf8.decode(key);
+  } catch {
+    return undefined;
+  }
 }
 
-function keyAttributes(
+/** The key (when allowed and it has a string form) and tombstone attributes of a message. */
+export function keyAttributes(
   message: { key?: unknown; value: unknown },
   withKey: boolean,
-  attributes: Attributes,
+  attributes: Attributes = {},
 ): Attributes {
   const key = withKey ? keyText(message.key) : undefined;
   if (key !== undefined) attributes[ATTR_KAFKA_MESSAGE_KEY] = key;
@@ -35,22 +51,36 @@ function commonPartition(messages: readonly KafkaMessageLike[]): number | undefi
   return messages.every((message) => message.partition === first) ? first : undefined;
 }
 
+/** How one `send <topic>` call is described. */
+export interface SendShape {
+  /** The application's record for this topic (`send`'s argument, a `sendBatch` entry). */
+  record: KafkaProducerRecordLike;
+  /** Its messages, with their own creation contexts written in when `createSpans` is on. */
+  messages: readonly KafkaMessageLike[];
+  withKey: boolean;
+  /** Per-message create spans: the messages keep their context, the send only carries them. */
+  createSpans: boolean;
+  links: Link[];
+}
+
 /** One `send <topic>` call for `messages` of one topic. */
-export function describeSend(
-  topic: string,
-  messages: readonly KafkaMessageLike[],
-): PublishDescription {
+export function describeSend(shape: SendShape): PublishDescription {
+  const { record, messages, links } = shape;
   const single = messages.length === 1 ? messages[0] : undefined;
   const partition = commonPartition(messages);
   return {
     system: KAFKA_SYSTEM,
-    destination: topic,
+    destination: record.topic,
+    message: record,
     messageCount: messages.length,
-    // A message that already carries a traceparent keeps it: it is the user's creation context.
-    preserveExistingContext: true,
+    // With create spans the messages carry their creation contexts and the send only links
+    // them; otherwise a message that already carries a traceparent keeps it (the user's own
+    // creation context).
+    ...(shape.createSpans ? { sendRole: 'transport' as const } : { preserveExistingContext: true }),
+    ...(links.length > 0 && (shape.createSpans || messages.length > 1) && { links }),
     ...(single?.headers && { headers: single.headers }),
     ...(partition !== undefined && { partition }),
-    ...(single && { attributes: keyAttributes(single, true, {}) }),
+    ...(single && { attributes: keyAttributes(single, shape.withKey) }),
   };
 }
 
@@ -70,6 +100,7 @@ export function describeConsumed(
     system: KAFKA_SYSTEM,
     destination: topic,
     partition,
+    message,
     headers: message.headers,
     attributes: keyAttributes(message, withKey, attributes),
     ...(consumerGroup !== undefined && { consumerGroup }),
@@ -79,14 +110,14 @@ export function describeConsumed(
 
 /** The batch itself: one `process <topic>` span for all its messages. */
 export function describeBatch(
-  topic: string,
-  partition: number,
+  batch: KafkaBatchLike,
   consumerGroup: string | undefined,
 ): MessageDescription {
   return {
     system: KAFKA_SYSTEM,
-    destination: topic,
-    partition,
+    destination: batch.topic,
+    partition: batch.partition,
+    message: batch,
     ...(consumerGroup !== undefined && { consumerGroup }),
   };
 }

@@ -1,3 +1,4 @@
+export { messageContextOf } from '@baton/core';
 export { batchMessageContext, runInMessageContext } from './batch-scope.js';
 export { traceConsumer } from './consumer.js';
 export {
@@ -6,7 +7,9 @@ export {
   ATTR_KAFKA_OFFSET,
   KAFKA_SYSTEM,
 } from './describe.js';
-export { DEFAULT_KAFKA_CONSUMER_OPTIONS } from './options.js';
+export { kafkaErrorType } from './error-type.js';
+export { traceHandler } from './handler.js';
+export { DEFAULT_KAFKA_CONSUMER_OPTIONS, DEFAULT_KAFKA_OPTIONS } from './options.js';
 export { traceProducer } from './producer.js';
 export type {
   KafkaAdminLike,
@@ -16,6 +19,8 @@ export type {
   KafkaConsumerOptions,
   KafkaEachBatchPayloadLike,
   KafkaEachMessagePayloadLike,
+  KafkaErrorInfo,
+  KafkaHandlerOptions,
   KafkaInstrumentationEventLike,
   KafkaMessageLike,
   KafkaProducerBatchLike,
@@ -24,4 +29,5 @@ export type {
   KafkaProducerRecordLike,
   KafkaRunConfigLike,
   KafkaSenderLike,
+  KafkaTopicPartitionOffsetLike,
 } from './types.js';

@@ -3,12 +3,10 @@ import {
   type LagSample,
   type MessagingTelemetry,
   startLagMonitor,
-  warnOnce,
 } from '@baton/core';
 import { KAFKA_SYSTEM } from './describe.js';
-import type { ResolvedConsumerSettings } from './options.js';
-import type { KafkaConsumerLike, KafkaInstrumentationEventLike } from './types.js';
-import { PACKAGE_NAME } from './version.js';
+import type { ConsumerSettings } from './options.js';
+import type { KafkaConsumerLike, KafkaErrorInfo, KafkaInstrumentationEventLike } from './types.js';
 
 // Latest lag per topic-partition. Bounded: a consumer is assigned few partitions, but a
 // regex subscription could grow without end, so the oldest entries make room.
@@ -30,7 +28,7 @@ export class LagTracker {
 
   constructor(
     private readonly telemetry: MessagingTelemetry,
-    private readonly settings: ResolvedConsumerSettings,
+    private readonly settings: ConsumerSettings,
     private readonly groupId: () => string | undefined,
   ) {}
 
@@ -99,17 +97,32 @@ export class LagTracker {
       });
       if (typeof remove === 'function') this.removers.push(remove as () => void);
     } catch (error) {
-      warnOnce(`${PACKAGE_NAME}: consumer events`, error);
+      this.telemetry.diagnostics.warnOnce('consumer events', error);
     }
   }
 
+  // From the broker when an admin client was given (a failure goes to onError and the
+  // batches' readings stand in), else from the batches.
   private async read(): Promise<LagSample[]> {
     const admin = this.settings.lagAdmin;
     const groupId = this.groupId();
     if (admin === undefined || groupId === undefined || this.topics.size === 0) {
       return [...this.latest.values()];
     }
-    // High watermark minus the group's committed offset (no commit yet: the whole log).
+    try {
+      return await this.readAdmin(admin, groupId);
+    } catch (error) {
+      const info: KafkaErrorInfo = { operation: 'lag', consumerGroup: groupId };
+      this.telemetry.reportError(error, info);
+      return [...this.latest.values()];
+    }
+  }
+
+  // High watermark minus the group's committed offset (no commit yet: the whole log).
+  private async readAdmin(
+    admin: NonNullable<ConsumerSettings['lagAdmin']>,
+    groupId: string,
+  ): Promise<LagSample[]> {
     const topics = [...this.topics];
     const committed = await admin.fetchOffsets({ groupId, topics });
     const samples: LagSample[] = [];

@@ -5,12 +5,13 @@ import {
   MessagingTelemetry,
   runWithContext,
   setCorrelationId,
-  warnOnce,
 } from '@baton/core';
 import type { Context, Link } from '@opentelemetry/api';
 import { createMessages, existingCreationLink } from './create-spans.js';
 import { describeSend } from './describe.js';
+import { type ProducerSettings, resolveProducerSettings } from './options.js';
 import { delegateTo } from './proxy.js';
+import { SCOPE } from './scope.js';
 import type {
   KafkaMessageLike,
   KafkaProducerBatchLike,
@@ -19,11 +20,9 @@ import type {
   KafkaProducerRecordLike,
   KafkaSenderLike,
 } from './types.js';
-import { PACKAGE_NAME, PACKAGE_VERSION } from './version.js';
 
-interface ProducerSettings {
+interface Producing extends ProducerSettings {
   telemetry: MessagingTelemetry;
-  createSpans: boolean;
 }
 
 function withCorrelation(ctx: Context): Context {
@@ -35,7 +34,7 @@ function withCorrelation(ctx: Context): Context {
 // messages carry their own topic's send context and `messaging.destination.name` stays
 // exact. Most calls have one topic, hence one span.
 function publishTopics<R>(
-  settings: ProducerSettings,
+  settings: Producing,
   topics: readonly KafkaProducerRecordLike[],
   call: (messagesByTopic: KafkaMessageLike[][]) => R,
 ): R {
@@ -50,6 +49,7 @@ function publishTopics<R>(
     if (record === undefined) return call(injected);
     let messages: readonly KafkaMessageLike[] = record.messages;
     let links: Link[] = [];
+    let created = false;
     try {
       if (settings.createSpans) {
         ({ messages, links } = createMessages(
@@ -57,7 +57,9 @@ function publishTopics<R>(
           record.topic,
           messages,
           parent ?? activeContext(),
+          settings.messageKeyAttribute,
         ));
+        created = true;
       } else if (messages.length > 1) {
         for (const message of messages) {
           const link = existingCreationLink(message);
@@ -65,13 +67,17 @@ function publishTopics<R>(
         }
       }
     } catch (error) {
-      warnOnce(`${PACKAGE_NAME}: message creation contexts`, error);
+      telemetry.diagnostics.warnOnce('message creation contexts', error);
     }
     // A single message's own traceparent is linked by core (preserveExistingContext).
-    const description = {
-      ...describeSend(record.topic, messages),
-      ...(messages.length > 1 && links.length > 0 && { links }),
-    };
+    const description = describeSend({
+      record,
+      messages,
+      links,
+      withKey: settings.messageKeyAttribute,
+      // Without their create contexts (a telemetry failure) the send creates the messages.
+      createSpans: created,
+    });
     const publish = () =>
       telemetry.publish(description, (headers, inject) => {
         injected[index] =
@@ -85,7 +91,7 @@ function publishTopics<R>(
   return step(0);
 }
 
-function tracedSend(target: KafkaSenderLike, settings: ProducerSettings) {
+function tracedSend(target: KafkaSenderLike, settings: Producing) {
   return (record: KafkaProducerRecordLike, ...rest: unknown[]) => {
     const send = target.send as (...args: unknown[]) => Promise<unknown>;
     if (!record || typeof record !== 'object' || !Array.isArray(record.messages)) {
@@ -97,7 +103,7 @@ function tracedSend(target: KafkaSenderLike, settings: ProducerSettings) {
   };
 }
 
-function tracedSendBatch(target: KafkaSenderLike, settings: ProducerSettings) {
+function tracedSendBatch(target: KafkaSenderLike, settings: Producing) {
   return (batch: KafkaProducerBatchLike, ...rest: unknown[]) => {
     const sendBatch = target.sendBatch as (...args: unknown[]) => Promise<unknown>;
     const topics = batch?.topicMessages;
@@ -122,7 +128,7 @@ function tracedSendBatch(target: KafkaSenderLike, settings: ProducerSettings) {
 
 function wrapSender<S extends KafkaSenderLike>(
   sender: S,
-  settings: ProducerSettings,
+  settings: Producing,
   extra: Record<string, unknown> = {},
 ): S {
   return delegateTo(sender, {
@@ -133,10 +139,12 @@ function wrapSender<S extends KafkaSenderLike>(
 }
 
 /**
- * Returns a traced view of a kafkajs producer: `send`, `sendBatch` and the sends of its
- * transactions each run in one `send <topic>` PRODUCER span whose context (with baggage
- * and `x-correlation-id`) is written into a copy of every message's headers. Everything
- * else is the producer's own. The producer itself is not modified.
+ * Returns a traced view of a kafkajs producer, of the same type: `send`, `sendBatch` and
+ * the sends of its transactions each run in one `send <topic>` PRODUCER span whose context
+ * (with baggage and `x-correlation-id`) is written into a copy of every message's headers.
+ * With `createSpans`, each message gets its own `create <topic>` span instead and the send
+ * is a CLIENT span linked to them. Everything else is the producer's own. The producer
+ * itself is not modified.
  *
  * @example
  * const producer = traceProducer(kafka.producer());
@@ -146,11 +154,8 @@ export function traceProducer<P extends KafkaProducerLike>(
   producer: P,
   options?: KafkaProducerOptions,
 ): P {
-  const telemetry = new MessagingTelemetry(
-    { name: PACKAGE_NAME, version: PACKAGE_VERSION },
-    options,
-  );
-  const settings: ProducerSettings = { telemetry, createSpans: options?.createSpans === true };
+  const telemetry = new MessagingTelemetry(SCOPE, options);
+  const settings: Producing = { telemetry, ...resolveProducerSettings(options) };
   const transaction = producer.transaction;
   const extra: Record<string, unknown> = {};
   if (typeof transaction === 'function') {

@@ -1,4 +1,4 @@
-import type { BatonOptions, HeaderCarrier } from '@baton/core';
+import type { BatonOptions, ErrorInfo, HeaderCarrier } from '@baton/core';
 
 // Structural shapes of the kafkajs 2.x client (and the KafkaJS-compatible API of
 // @confluentinc/kafka-javascript where it has the same shape). Only what Baton touches is
@@ -70,16 +70,35 @@ export interface KafkaRunConfigLike {
   eachBatch?(payload: KafkaEachBatchPayloadLike): Promise<void>;
 }
 
-/** A consumer (kafkajs `Consumer`). `on` / `events` are used for lag when present. */
+/** One offset of `consumer.commitOffsets` (kafkajs `TopicPartitionOffsetAndMetadata`). */
+export interface KafkaTopicPartitionOffsetLike {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+/**
+ * A consumer (kafkajs `Consumer`). `on` / `events` are used for lag, the consumer group and
+ * offset commits when present.
+ */
 export interface KafkaConsumerLike {
   run(config?: KafkaRunConfigLike): Promise<void>;
   stop?(): Promise<void>;
   disconnect(): Promise<void>;
+  commitOffsets?(topicPartitions: KafkaTopicPartitionOffsetLike[]): Promise<void>;
   on?(eventName: string, listener: (event: KafkaInstrumentationEventLike) => void): unknown;
-  readonly events?: { readonly END_BATCH_PROCESS?: string; readonly GROUP_JOIN?: string };
+  readonly events?: {
+    readonly END_BATCH_PROCESS?: string;
+    readonly GROUP_JOIN?: string;
+    readonly COMMIT_OFFSETS?: string;
+    readonly REQUEST?: string;
+  };
 }
 
-/** A kafkajs instrumentation event: Baton reads `END_BATCH_PROCESS` and `GROUP_JOIN`. */
+/**
+ * A kafkajs instrumentation event: Baton reads `GROUP_JOIN`, `END_BATCH_PROCESS`,
+ * `COMMIT_OFFSETS` and `REQUEST`.
+ */
 export interface KafkaInstrumentationEventLike {
   payload?: unknown;
 }
@@ -101,26 +120,50 @@ export interface KafkaAdminLike {
 export interface KafkaProducerOptions extends BatonOptions {
   /**
    * Also start one `create <topic>` span per message (semconv creation context): each
-   * message then carries its own create span's context, and the send span links to them.
+   * message then carries its own create span's context, and the send span is a CLIENT span
+   * linked to them.
    * @defaultValue false
    */
   createSpans?: boolean;
-}
-
-/** Options for {@link traceConsumer}. */
-export interface KafkaConsumerOptions extends BatonOptions {
   /**
-   * The consumer's group id, for `messaging.consumer.group.name` and the lag gauge. kafkajs
-   * does not expose it on the consumer; without it Baton learns it from the consumer's
-   * `GROUP_JOIN` event (kafkajs only).
-   */
-  groupId?: string;
-  /**
-   * Put the message key on process spans as `messaging.kafka.message.key` (decoded as
-   * UTF-8). Turn off when keys hold personal data.
+   * Put message keys on send and create spans as `messaging.kafka.message.key` (a string
+   * key, or a Buffer key that is valid UTF-8; other keys are left off). Turn off when keys
+   * hold personal data.
    * @defaultValue true
    */
   messageKeyAttribute?: boolean;
+}
+
+/** What Baton reports through {@link KafkaConsumerOptions.onError}. */
+export interface KafkaErrorInfo extends ErrorInfo {
+  /** `'lag'`: reading the group's offsets with `lagAdmin` failed (the gauge falls back to batches). */
+  readonly operation: 'lag';
+  /** The consumer group, when known. */
+  readonly consumerGroup?: string;
+}
+
+/** Options for {@link traceHandler}. */
+export interface KafkaHandlerOptions extends BatonOptions {
+  /** The consumer group, for `messaging.consumer.group.name`. */
+  consumerGroup?: string;
+  /**
+   * Put the message key on process spans as `messaging.kafka.message.key` (a Buffer key
+   * only when it is valid UTF-8). Turn off when keys hold personal data.
+   * @defaultValue true
+   */
+  messageKeyAttribute?: boolean;
+}
+
+/** Options for {@link traceConsumer}. */
+export interface KafkaConsumerOptions extends KafkaHandlerOptions {
+  /**
+   * The consumer group, for `messaging.consumer.group.name` and the lag gauge. kafkajs does
+   * not expose it on the consumer; without it Baton learns it from the consumer's
+   * `GROUP_JOIN` event (kafkajs only).
+   */
+  consumerGroup?: string;
+  /** @deprecated Use {@link KafkaConsumerOptions.consumerGroup}; goes away in the next release. */
+  groupId?: string;
   /**
    * Least time between two reports of `baton.consumer.lag`.
    * @defaultValue 10_000
@@ -132,4 +175,11 @@ export interface KafkaConsumerOptions extends BatonOptions {
    * `lagIntervalMs`. Without it, lag comes from the batches this consumer processes.
    */
   lagAdmin?: KafkaAdminLike;
+  /**
+   * Told about the errors Baton sees and does not throw. On Kafka there is one kind: a
+   * failed `lagAdmin` read (`operation: 'lag'`). Handler errors, failed sends and failed
+   * commits are never swallowed: they reach kafkajs or your code unchanged.
+   * @defaultValue one `diag` warning per kind
+   */
+  onError?(error: unknown, info: KafkaErrorInfo): void;
 }

@@ -3,7 +3,7 @@ import { createTestTelemetry, sumMetric, type TestTelemetry, waitFor } from '@ba
 import { SpanKind, trace } from '@opentelemetry/api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  batchMessageContext,
+  messageContextOf,
   runInMessageContext,
   traceConsumer,
   traceProducer,
@@ -69,9 +69,9 @@ describe('traceConsumer with eachBatch', () => {
     const seen: Array<{ value: string; traceId?: string; correlationId?: string }> = [];
     const inner = telemetry.tracerProvider.getTracer('user');
     await consumer.run({
-      eachBatch: async (payload) => {
-        for (const message of payload.batch.messages) {
-          await runInMessageContext(payload, message, async () => {
+      eachBatch: async ({ batch }) => {
+        for (const message of batch.messages) {
+          await runInMessageContext(message, async () => {
             inner.startSpan('user work').end();
             seen.push({
               value: message.value?.toString() ?? '',
@@ -96,22 +96,26 @@ describe('traceConsumer with eachBatch', () => {
     );
   });
 
-  it('finds message contexts by index too, and runs fn plainly outside a traced batch', async () => {
+  it('gives a message’s context with messageContextOf, and runs fn plainly for other objects', async () => {
     const sends = await publishThree();
     consumer = traceConsumer(kafka.consumer({ groupId: 'g' }), options());
     await consumer.subscribe({ topics: ['jobs'] });
     const ids: Array<string | undefined> = [];
     await consumer.run({
-      eachBatch: async (payload) => {
-        ids.push(trace.getSpanContext(batchMessageContext(payload, 2) ?? ({} as never))?.spanId);
-        ids.push(runInMessageContext(payload, 0, () => getCorrelationId()));
+      eachBatch: async ({ batch }) => {
+        const [first, , third] = batch.messages;
+        ids.push(
+          trace.getSpanContext(third ? (messageContextOf(third) ?? ({} as never)) : ({} as never))
+            ?.spanId,
+        );
+        ids.push(first && runInMessageContext(first, () => getCorrelationId()));
       },
     });
     await waitFor(() => ids.length === 2);
     expect(ids).toEqual([sends[2]?.spanContext().spanId, 'c-1']);
-    const untraced = { batch: { topic: 't', partition: 0, highWatermark: '0', messages: [] } };
-    expect(runInMessageContext(untraced, 0, () => 'ran')).toBe('ran');
-    expect(batchMessageContext(untraced, 0)).toBeUndefined();
+    const stranger = { key: null, value: null, offset: '0' };
+    expect(runInMessageContext(stranger, () => 'ran')).toBe('ran');
+    expect(messageContextOf(stranger)).toBeUndefined();
   });
 
   it('leaves resolveOffset, heartbeat and isRunning exactly as the client made them', async () => {

@@ -21,7 +21,10 @@ runConformanceSuite({
       },
       async startConsumer(handler) {
         const groupId = 'conformance-group';
-        consumer = traceConsumer(kafka.consumer({ groupId }), { ...options, groupId });
+        consumer = traceConsumer(kafka.consumer({ groupId }), {
+          ...options,
+          consumerGroup: groupId,
+        });
         await consumer.subscribe({ topics: [topic], fromBeginning: true });
         await consumer.run({
           eachMessage: async ({ message }) => handler(message.value?.toString() ?? ''),

@@ -53,7 +53,7 @@ describe('traceConsumer with eachMessage', () => {
       topic: 'orders',
       messages: [{ key: 'k1', value: 'hello', partition: 1 }],
     });
-    const seen = await consume('orders', { groupId: 'g1' });
+    const seen = await consume('orders', { consumerGroup: 'g1' });
     await waitFor(() => processSpans(telemetry).length === 1);
     const [send] = telemetry.spans().filter((s) => s.kind === SpanKind.PRODUCER);
     const [process] = processSpans(telemetry);
@@ -72,7 +72,7 @@ describe('traceConsumer with eachMessage', () => {
     expect(process?.attributes['messaging.kafka.message.tombstone']).toBeUndefined();
   });
 
-  it('learns the consumer group from the GROUP_JOIN event when no groupId is given', async () => {
+  it('learns the consumer group from the GROUP_JOIN event when no consumerGroup is given', async () => {
     await kafka.producer().send({ topic: 't', messages: [{ value: null }] });
     await consume('t');
     await waitFor(() => processSpans(telemetry).length === 1);

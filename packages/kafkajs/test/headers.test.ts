@@ -2,7 +2,7 @@ import { getCorrelationId } from '@baton/core';
 import { createTestTelemetry, type TestTelemetry, waitFor } from '@baton/testing';
 import { propagation, SpanKind, trace } from '@opentelemetry/api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { traceConsumer } from '../src/index.js';
+import { traceConsumer, traceProducer } from '../src/index.js';
 import { type FakeConsumer, FakeKafka } from './fake-kafka.js';
 
 const TRACE_A = '0af7651916cd43dd8448eb211c80319c';
@@ -83,6 +83,13 @@ describe('header shapes kafkajs delivers', () => {
     expect(seen.parentSpanId).toBe(SPAN_B);
   });
 
+  it('uses the first valid correlation id when x-correlation-id is repeated', async () => {
+    const seen = await deliver({
+      'x-correlation-id': ['not valid\r\n', 'first-valid', 'second-valid'],
+    });
+    expect(seen.correlationId).toBe('first-valid');
+  });
+
   it('matches header keys in any case', async () => {
     const seen = await deliver({
       TraceParent: `00-${TRACE_A}-${SPAN_A}-01`,
@@ -110,6 +117,37 @@ describe('header shapes kafkajs delivers', () => {
     expect(seen.traceId).toMatch(/^[0-9a-f]{32}$/);
     expect(seen.parentSpanId).toBeUndefined();
     expect(seen.correlationId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('passes binary values, keys and headers through byte for byte', async () => {
+    const value = Buffer.from([0xff, 0xfe, 0x80, 0x00, 0x0a]);
+    const key = Buffer.from([0xc3, 0x28]);
+    const blob = Buffer.from([0x00, 0xff, 0xc0, 0xaf]);
+    const parts = [Buffer.from([0xe2, 0x82]), Buffer.from([0xa1])];
+    const producer = traceProducer(kafka.producer(), { tracerProvider: telemetry.tracerProvider });
+    await producer.send({ topic: 'bin', messages: [{ key, value, headers: { blob, parts } }] });
+    expect(kafka.sent[0]?.message.value).toBe(value); // the caller's own Buffer, not a copy
+    const received: Array<{ key: Buffer | null; value: Buffer | null; headers: unknown }> = [];
+    for (const mode of ['eachMessage', 'eachBatch'] as const) {
+      const traced = traceConsumer(kafka.consumer({ groupId: mode }), {
+        tracerProvider: telemetry.tracerProvider,
+      });
+      await traced.subscribe({ topics: ['bin'] });
+      await traced.run(
+        mode === 'eachMessage'
+          ? { eachMessage: async ({ message }) => void received.push(message) }
+          : { eachBatch: async ({ batch }) => void received.push(...batch.messages) },
+      );
+      await waitFor(() => received.length === (mode === 'eachMessage' ? 1 : 2));
+      await traced.disconnect();
+    }
+    for (const message of received) {
+      expect(message.value?.equals(value)).toBe(true);
+      expect(message.key?.equals(key)).toBe(true);
+      const headers = message.headers as Record<string, Buffer | Buffer[]>;
+      expect((headers.blob as Buffer).equals(blob)).toBe(true);
+      expect((headers.parts as Buffer[]).map((b) => [...b])).toEqual(parts.map((b) => [...b]));
+    }
   });
 
   it('skips undefined header values, as other kafkajs-compatible clients may hand out', async () => {

@@ -66,7 +66,7 @@ describe('baton.consumer.lag', () => {
     await fill('t', [4]);
     consumer = traceConsumer(kafka.consumer({ groupId: 'g', maxBatchSize: 3 }), {
       ...options(),
-      groupId: 'g',
+      consumerGroup: 'g',
     });
     await consumer.subscribe({ topics: ['t'] });
     let release: () => void = () => {};
@@ -125,5 +125,25 @@ describe('baton.consumer.lag', () => {
     expect(delivered).toBe(80);
     expect(reads).toBeLessThanOrEqual(Math.ceil(elapsed / 50) + 2);
     expect(reads).toBeLessThan(delivered);
+  });
+
+  it('reports a failed admin read to onError and falls back to the batches’ lag', async () => {
+    await fill('t', [4]);
+    const failure = new Error('admin unreachable');
+    const errors: Array<{ error: unknown; info: unknown }> = [];
+    consumer = traceConsumer(kafka.consumer({ groupId: 'g', maxBatchSize: 3 }), {
+      ...options(),
+      lagAdmin: {
+        fetchTopicOffsets: async () => Promise.reject(failure),
+        fetchOffsets: async () => Promise.reject(failure),
+      },
+      onError: (error, info) => void errors.push({ error, info }),
+    });
+    await consumer.subscribe({ topics: ['t'] });
+    await consumer.run({ eachMessage: async () => {} });
+    await waitFor(async () => errors.length > 0 && (await lagByPartition())['t/0/g'] === 0, {
+      message: 'onError and the batches’ lag',
+    });
+    expect(errors[0]).toEqual({ error: failure, info: { operation: 'lag', consumerGroup: 'g' } });
   });
 });

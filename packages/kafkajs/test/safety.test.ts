@@ -85,13 +85,13 @@ describe('telemetry failures never reach user code', () => {
   it('falls back to the defaults for invalid options, with a warning', async () => {
     const warn = vi.spyOn(diag, 'warn').mockImplementation(() => {});
     const traced = traceConsumer(kafka.consumer({ groupId: 'g' }), {
-      groupId: 42 as never,
+      consumerGroup: 42 as never,
       lagIntervalMs: -5,
       messageKeyAttribute: 'yes' as never,
       lagAdmin: {} as never,
     });
     expect(warn.mock.calls.map(([m]) => m)).toEqual([
-      expect.stringContaining('@baton/kafkajs: ignoring invalid option groupId=42'),
+      expect.stringContaining('@baton/kafkajs: ignoring invalid option consumerGroup=42'),
       expect.stringContaining('messageKeyAttribute=yes'),
       expect.stringContaining('lagIntervalMs=-5'),
       expect.stringContaining('lagAdmin'),

@@ -74,7 +74,7 @@ export async function createKafkaBus(options: BusFactoryOptions): Promise<DemoBu
       groupsInUse.add(groupId);
       const consumer = traceConsumer(
         kafka.consumer({ groupId, heartbeatInterval: 1000, maxWaitTimeInMs: 100 }),
-        { groupId, lagAdmin: admin, lagIntervalMs: 2000 },
+        { consumerGroup: groupId, lagAdmin: admin, lagIntervalMs: 2000 },
       );
       await consumer.connect();
       consumers.push(consumer); // the traced view: its disconnect also stops the lag gauge

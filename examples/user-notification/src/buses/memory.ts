@@ -9,7 +9,7 @@ export function createMemoryBus(bus: EventBus<Record<string, Payload>>): DemoBus
       bus.publish(event, payload);
     },
     async subscribe(event, group, handler) {
-      bus.subscribe(event, handler, { name: group });
+      bus.subscribe(event, handler, { consumerGroup: group });
     },
     close: () => bus.idle(),
   };
