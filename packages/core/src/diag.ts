@@ -17,11 +17,20 @@ export class Diagnostics {
   }
 
   /** Reports `message` (prefixed with the package name) once per `kind`. */
-  reportOnce(kind: string, message: string, error: unknown): void {
+  reportOnce(kind: string, message: string, error?: unknown): void {
     const key = `${this.packageName}\0${kind}`;
     if (warned.has(key)) return;
     warned.add(key);
-    diag.warn(`${this.packageName}: ${message}`, error);
+    if (error === undefined) diag.warn(`${this.packageName}: ${message}`);
+    else diag.warn(`${this.packageName}: ${message}`, error);
+  }
+
+  /** Warns once that `name` is deprecated and what to use instead. */
+  deprecated(name: string, instead: string): void {
+    this.reportOnce(
+      `deprecated:${name}`,
+      `${name} is deprecated and goes away in the next release; use ${instead}`,
+    );
   }
 
   /** Runs a user hook or telemetry step; a throw becomes one warning, never an error. */

@@ -1,13 +1,7 @@
-import { diag } from '@opentelemetry/api';
+import { Diagnostics } from '@baton/core';
 
-// Fixed names chosen by this package, never message data: bounded.
-const warned = new Set<string>();
+const diagnostics = new Diagnostics('@baton/event-emitter');
 
 /** One warning per process for each deprecated name still in use. */
-export function warnDeprecated(name: string, instead: string): void {
-  if (warned.has(name)) return;
-  warned.add(name);
-  diag.warn(
-    `@baton/event-emitter: ${name} is deprecated and goes away in the next release; use ${instead}`,
-  );
-}
+export const warnDeprecated = (name: string, instead: string): void =>
+  diagnostics.deprecated(name, instead);

@@ -1,14 +1,8 @@
-import { diag } from '@opentelemetry/api';
+import { Diagnostics } from '@baton/core';
 import { PACKAGE_NAME } from './version.js';
 
-// Fixed names chosen by this package, never message data: bounded.
-const warned = new Set<string>();
+const diagnostics = new Diagnostics(PACKAGE_NAME);
 
 /** One warning per process for each deprecated name still in use. */
-export function warnDeprecated(name: string, instead: string): void {
-  if (warned.has(name)) return;
-  warned.add(name);
-  diag.warn(
-    `${PACKAGE_NAME}: ${name} is deprecated and goes away in the next release; use ${instead}`,
-  );
-}
+export const warnDeprecated = (name: string, instead: string): void =>
+  diagnostics.deprecated(name, instead);
