@@ -166,6 +166,16 @@ export interface ServerAddress {
   serverPort?: number;
 }
 
+/** Copies `server.address` / `server.port`, when known, onto a description. */
+export function withServer<D extends MessageDescription>(
+  description: D,
+  server: ServerAddress | undefined,
+): D {
+  if (server?.serverAddress !== undefined) description.serverAddress = server.serverAddress;
+  if (server?.serverPort !== undefined) description.serverPort = server.serverPort;
+  return description;
+}
+
 /** Core's description of a delivery (`message` is amqplib's own object, for hooks). */
 export function describeDelivery(message: AmqpMessage, at: DeliveryContext): MessageDescription {
   const { fields, properties } = message;
@@ -190,7 +200,5 @@ export function describeDelivery(message: AmqpMessage, at: DeliveryContext): Mes
   if (created !== undefined) description.timestampMs = created;
   const deliveries = at.deliveryCount ?? brokerDeliveryCount(headers);
   if (deliveries !== undefined) description.deliveryCount = deliveries;
-  if (at.server?.serverAddress !== undefined) description.serverAddress = at.server.serverAddress;
-  if (at.server?.serverPort !== undefined) description.serverPort = at.server.serverPort;
-  return description;
+  return withServer(description, at.server);
 }

@@ -1,5 +1,11 @@
 import type { MessagingTelemetry, PublishDescription } from '@baton/core';
-import { ATTR_ROUTING_KEY, publishDestination, type ServerAddress, SYSTEM } from './message.js';
+import {
+  ATTR_ROUTING_KEY,
+  publishDestination,
+  type ServerAddress,
+  SYSTEM,
+  withServer,
+} from './message.js';
 
 type Callback = (...args: unknown[]) => unknown;
 export type PublishOptions = { headers?: Record<string, unknown> | null; [key: string]: unknown };
@@ -79,9 +85,7 @@ export function createProducer(channel: RawProducerChannel, config: ProducerConf
       description.conversationId = conversationId;
     }
     if (timeHeader) description.publishTimeHeader = timeHeader;
-    const server = config.server();
-    if (server?.serverAddress !== undefined) description.serverAddress = server.serverAddress;
-    if (server?.serverPort !== undefined) description.serverPort = server.serverPort;
+    withServer(description, config.server());
     // Only a hook reads it: no object per publish without one.
     if (telemetry.options.publishHook !== undefined) {
       description.message = { exchange, routingKey, content, options } satisfies AmqpPublish;

@@ -8,7 +8,7 @@ import {
 } from '@baton/core';
 import { type Span, trace } from '@opentelemetry/api';
 import { isPromiseLike, type RawConsumerChannel } from './consumer.js';
-import { describeDelivery, type ServerAddress, SYSTEM } from './message.js';
+import { describeDelivery, type ServerAddress, SYSTEM, withServer } from './message.js';
 import type { Settler } from './settle.js';
 import type { AmqpMessage } from './types.js';
 
@@ -85,14 +85,10 @@ export function createReceive(channel: RawConsumerChannel, config: ReceiveConfig
 
   return (queue, options, ...rest) => {
     const noAck = (options as { noAck?: unknown } | undefined)?.noAck === true;
-    const operation: NamedOperation = {
-      system: SYSTEM,
-      destination: queue,
-      operationName: 'receive',
-    };
-    const server = config.server();
-    if (server?.serverAddress !== undefined) operation.serverAddress = server.serverAddress;
-    if (server?.serverPort !== undefined) operation.serverPort = server.serverPort;
+    const operation = withServer<NamedOperation>(
+      { system: SYSTEM, destination: queue, operationName: 'receive' },
+      config.server(),
+    );
     const callback = rest[0];
     if (typeof callback !== 'function') {
       return telemetry.clientOperation('receive', operation, (span) => {

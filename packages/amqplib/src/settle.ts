@@ -1,7 +1,6 @@
 import {
   ATTR_ERROR_TYPE,
   applySemconvStability,
-  type MessageDescription,
   type MessagingTelemetry,
   type NamedOperation,
 } from '@baton/core';
@@ -13,6 +12,7 @@ import {
   consumeDestination,
   type ServerAddress,
   SYSTEM,
+  withServer,
 } from './message.js';
 import type { AmqpMessage } from './types.js';
 
@@ -102,16 +102,9 @@ export class Settler {
     operationName: string,
     attributes?: Attributes,
   ): NamedOperation {
-    const description: MessageDescription & { operationName: string } = {
-      system: SYSTEM,
-      destination,
-      operationName,
-    };
+    const description: NamedOperation = { system: SYSTEM, destination, operationName };
     if (attributes !== undefined) description.attributes = attributes;
-    const server = this.server();
-    if (server?.serverAddress !== undefined) description.serverAddress = server.serverAddress;
-    if (server?.serverPort !== undefined) description.serverPort = server.serverPort;
-    return description;
+    return withServer(description, this.server());
   }
 
   /** Deliveries Baton tracks as unsettled on this channel. */
