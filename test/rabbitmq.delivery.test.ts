@@ -1,4 +1,4 @@
-import { type AmqplibOptions, type ConsumerErrorInfo, traceChannel } from '@baton/amqplib';
+import { type AmqplibErrorInfo, type AmqplibOptions, traceChannel } from '@baton/amqplib';
 import { getCorrelationId, METRIC_TIME_IN_QUEUE } from '@baton/core';
 import { createTestTelemetry, sumMetric, type TestTelemetry, waitFor } from '@baton/testing';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
@@ -77,7 +77,7 @@ describe.skipIf(!url)('@baton/amqplib delivery guarantees on RabbitMQ', () => {
     raw.sendToQueue(q, Buffer.from('stranger'), { headers });
     await raw.waitForConfirms();
 
-    const errors: ConsumerErrorInfo[] = [];
+    const errors: AmqplibErrorInfo[] = [];
     const channel = traceChannel(
       await connection.createChannel(),
       options({ ackMode: 'auto', maxDeliveries: 2, onError: (_, info) => errors.push(info) }),
@@ -92,11 +92,11 @@ describe.skipIf(!url)('@baton/amqplib delivery guarantees on RabbitMQ', () => {
     });
     // An inherited x-delivery-count of 1000 does not count: the first failure requeues.
     expect(errors.map((e) => [e.operation, e.deliveryCount, e.requeue])).toEqual([
-      ['handle', 1, true],
+      ['process', 1, true],
     ]);
     for (const span of named(`process ${q}`)) {
-      expect(span.attributes['messaging.rabbitmq.message.death_count']).toBeUndefined();
-      expect(span.attributes['messaging.rabbitmq.message.first_death_reason']).toBeUndefined();
+      expect(span.attributes['baton.rabbitmq.message.death_count']).toBeUndefined();
+      expect(span.attributes['baton.rabbitmq.message.first_death_reason']).toBeUndefined();
       expect(span.attributes['baton.message.delivery_count']).not.toBe(1001);
     }
     // A publish time only inherited is no publish time: no time in queue is recorded.
@@ -157,7 +157,7 @@ describe.skipIf(!url)('@baton/amqplib delivery guarantees on RabbitMQ', () => {
       });
       await admin.waitForConfirms();
 
-      const reports: Array<{ error: unknown; info: ConsumerErrorInfo }> = [];
+      const reports: Array<{ error: unknown; info: AmqplibErrorInfo }> = [];
       const channel = traceChannel(
         await connection.createChannel(),
         options({
@@ -193,9 +193,9 @@ describe.skipIf(!url)('@baton/amqplib delivery guarantees on RabbitMQ', () => {
       expect(
         reports.map(({ info }) => [info.operation, info.queue, info.deliveryCount, info.requeue]),
       ).toEqual([
-        ['handle', q, 1, true],
-        ['handle', q, 2, true],
-        ['handle', q, 3, false],
+        ['process', q, 1, true],
+        ['process', q, 2, true],
+        ['process', q, 3, false],
       ]);
       expect(reports.map(({ info }) => info.message)).toEqual(handled);
       expect(await readyCount(connection, q)).toBe(0);
@@ -214,7 +214,7 @@ describe.skipIf(!url)('@baton/amqplib delivery guarantees on RabbitMQ', () => {
       await connection.createChannel(),
       options({ ackMode: 'auto', onError: (error, info) => reports.push({ error, info }) }),
     );
-    const reports: Array<{ error: unknown; info: ConsumerErrorInfo }> = [];
+    const reports: Array<{ error: unknown; info: AmqplibErrorInfo }> = [];
     const q = await declareQueue(channel);
     const order: string[] = [];
     let release: () => void = () => {};
@@ -236,8 +236,10 @@ describe.skipIf(!url)('@baton/amqplib delivery guarantees on RabbitMQ', () => {
     expect(order).toEqual(['handler started', 'channel closed', 'handler finished']);
     const [{ error, info } = {} as never] = reports;
     expect((error as Error).message).toContain('the channel closed before the handler finished');
-    expect(info.operation).toBe('ack');
+    expect(info.operation).toBe('settle');
+    expect(info.operationName).toBe('ack');
     expect(info.queue).toBe(q);
+    expect(info.destination).toBe(q);
     expect(info.message.content.toString()).toBe('in flight');
 
     await waitFor(() => named(`process ${q}`).length === 1);

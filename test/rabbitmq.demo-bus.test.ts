@@ -56,11 +56,11 @@ describe.skipIf(!url)('the demo bus over RabbitMQ', () => {
     await waitFor(() => telemetry.spans().filter((s) => s.kind === SpanKind.CONSUMER).length === 3);
     const retried = telemetry
       .spans()
-      .find((s) => s.attributes['messaging.rabbitmq.message.death_count'] !== undefined);
+      .find((s) => s.attributes['baton.rabbitmq.message.death_count'] !== undefined);
     expect(retried?.name).toBe(`process ${namespace}.notification.user.created`);
     // Rejected by the queue, then expired from the retry queue: two dead-letterings.
-    expect(retried?.attributes['messaging.rabbitmq.message.death_count']).toBe(2);
-    expect(retried?.attributes['messaging.rabbitmq.message.first_death_reason']).toBe('rejected');
+    expect(retried?.attributes['baton.rabbitmq.message.death_count']).toBe(2);
+    expect(retried?.attributes['baton.rabbitmq.message.first_death_reason']).toBe('rejected');
   });
 
   it('parks a message that fails MAX_DELIVERIES times in <queue>.dead, byte-identical', async () => {

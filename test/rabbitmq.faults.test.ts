@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { type AmqplibOptions, type ConsumerErrorInfo, traceChannel } from '@baton/amqplib';
+import { type AmqplibErrorInfo, type AmqplibOptions, traceChannel } from '@baton/amqplib';
 import { createTestTelemetry, type TestTelemetry, waitFor } from '@baton/testing';
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -13,11 +13,12 @@ import {
 } from './rabbitmq-harness.js';
 
 const url = await brokerOrSkip('rabbitmq');
+const PREFETCH = 20;
 
 /** What a consumer saw: successful handler runs, and the settles Baton could not send. */
 interface Ledger {
   handled: Array<{ body: string; redelivered: boolean }>;
-  reports: Array<{ error: unknown; info: ConsumerErrorInfo }>;
+  reports: Array<{ error: unknown; info: AmqplibErrorInfo }>;
 }
 
 describe.skipIf(!url)('@baton/amqplib when RabbitMQ breaks the connection or the channel', () => {
@@ -66,7 +67,7 @@ describe.skipIf(!url)('@baton/amqplib when RabbitMQ breaks the connection or the
       ...remaining,
     ]);
     const notBack = ledgers[0]?.reports
-      .filter((r) => r.info.operation === 'ack')
+      .filter((r) => r.info.operationName === 'ack')
       .map((r) => r.info.message.content.toString())
       .filter((body) => !later.has(body));
     expect(notBack).toEqual([]);
@@ -76,21 +77,30 @@ describe.skipIf(!url)('@baton/amqplib when RabbitMQ breaks the connection or the
   // socket read as the close may finish after it too. Each of those acks is reported.
   const reportedAcks = (ledger: Ledger) =>
     ledger.reports.map((r) => [
-      r.info.operation,
+      `${r.info.operation} ${r.info.operationName}`,
       (r.error as Error).name,
       r.info.message.content.toString() === 'm-100',
     ]);
+  const onlyFailedAcks = (ledger: Ledger) =>
+    reportedAcks(ledger).filter(
+      ([op, name]) => op !== 'settle ack' || name !== 'ChannelClosedError',
+    );
   const heldAckReported = (ledger: Ledger) =>
     ledger.reports.some((r) => r.info.message.content.toString() === 'm-100');
   const handledBodies = (...ledgers: Ledger[]) =>
     new Set(ledgers.flatMap((l) => l.handled.map((h) => h.body)));
-  const consumeInto = async (channel: Channel, queue: string, ledger: Ledger, hold?: string) => {
-    await channel.prefetch(20);
+  const consumeInto = async (
+    channel: Channel,
+    queue: string,
+    ledger: Ledger,
+    hold: (body: string) => boolean = () => false,
+  ) => {
+    await channel.prefetch(PREFETCH);
     await channel.consume(queue, async (msg: ConsumeMessage | null) => {
       if (!msg) return;
       const body = msg.content.toString();
-      if (body === hold) {
-        holding = true;
+      if (hold(body)) {
+        held++;
         await holdGate;
       }
       await Promise.resolve();
@@ -99,12 +109,12 @@ describe.skipIf(!url)('@baton/amqplib when RabbitMQ breaks the connection or the
   };
   let openGate: () => void = () => {};
   let holdGate: Promise<void>;
-  let holding = false;
+  let held = 0;
 
   beforeEach(async () => {
     telemetry = createTestTelemetry();
     admin = await amqp.connect(url as string);
-    holding = false;
+    held = 0;
     holdGate = new Promise((resolve) => {
       openGate = resolve;
     });
@@ -130,8 +140,8 @@ describe.skipIf(!url)('@baton/amqplib when RabbitMQ breaks the connection or the
     const first: Ledger = { handled: [], reports: [] };
     const channel = traceChannel(await connection.createChannel(), options(first));
     // m-100 is in its handler when the connection goes: its ack cannot be sent.
-    await consumeInto(channel, queue, first, 'm-100');
-    await waitFor(() => holding && first.handled.length >= 100, {
+    await consumeInto(channel, queue, first, (body) => body === 'm-100');
+    await waitFor(() => held === 1 && first.handled.length >= 100, {
       message: 'm-100 in its handler, 100 handled before it',
     });
     await closeFromBroker(name, 'baton fault test');
@@ -141,10 +151,8 @@ describe.skipIf(!url)('@baton/amqplib when RabbitMQ breaks the connection or the
 
     expect(reason?.message).toContain('CONNECTION_FORCED - baton fault test');
     expect(errors).toEqual([]);
-    expect(reportedAcks(first)).toContainEqual(['ack', 'ChannelClosedError', true]);
-    expect(
-      reportedAcks(first).filter(([op, name]) => op !== 'ack' || name !== 'ChannelClosedError'),
-    ).toEqual([]);
+    expect(reportedAcks(first)).toContainEqual(['settle ack', 'ChannelClosedError', true]);
+    expect(onlyFailedAcks(first)).toEqual([]);
     // close() on the dead channel settles at once with amqplib's own error: no hang.
     await expect(channel.close()).rejects.toThrow('Channel closed');
 
@@ -164,55 +172,50 @@ describe.skipIf(!url)('@baton/amqplib when RabbitMQ breaks the connection or the
   it('fails with one clear error on a channel error, loses nothing, and resumes on a new channel', async () => {
     const { connection } = await connectNamed(url as string, 'baton-fault');
     opened.push(connection);
-    // Now and then RabbitMQ still sends a delivery on the channel after closing it, and
-    // amqplib then closes the whole connection ('Frame on unknown channel'): an application
-    // listens for that and reconnects.
-    let connectionClosed = false;
-    connection.on('error', () => {});
-    connection.on('close', () => {
-      connectionClosed = true;
-    });
+    const connectionErrors: Error[] = [];
+    connection.on('error', (error: Error) => connectionErrors.push(error));
     const first: Ledger = { handled: [], reports: [] };
     const channel = traceChannel(await connection.createChannel(), options(first));
-    const spare = await connection.createChannel();
     const queue = await declareQueue(channel);
     const sent = Array.from({ length: 1000 }, (_, i) => `m-${i}`);
     await publish(queue, sent);
     const errors: Error[] = [];
     channel.on('error', (error: Error) => errors.push(error));
-    await consumeInto(channel, queue, first, 'm-100');
-    await waitFor(() => holding && first.handled.length >= 100, {
-      message: 'm-100 in its handler, 100 handled before it',
+    // From m-100 on, every handler is held: once PREFETCH of them are in their handlers, the
+    // broker has no delivery left to send on this channel when it closes it. (With deliveries
+    // in flight, RabbitMQ can still send one after its channel.close, and amqplib then closes
+    // the whole connection: 'Frame on unknown channel'. That is the broker's and amqplib's
+    // behaviour, not Baton's; an application must handle a lost connection anyway.)
+    await consumeInto(channel, queue, first, (body) => Number(body.slice(2)) >= 100);
+    await waitFor(() => held === PREFETCH && first.handled.length === 100, {
+      message: `m-100 to m-${99 + PREFETCH} in their handlers, the 100 before them handled`,
     });
+    // (Not events.once: it rejects on the 'error' that comes first.)
     const closed = new Promise((resolve) => channel.once('close', resolve));
     // A publish to an exchange that does not exist: the broker closes the channel (404).
     channel.publish('baton-no-such-exchange', 'x', Buffer.from('nowhere'));
     await closed;
     openGate();
-    await waitFor(() => heldAckReported(first), { message: 'the unsendable ack reported' });
+    await waitFor(() => first.reports.length === PREFETCH, {
+      message: "the held handlers' acks reported as not sent",
+    });
     expect(errors.map((e) => (e as { code?: number }).code)).toEqual([404]);
     expect(errors[0]?.message).toContain('NOT_FOUND');
-    expect(reportedAcks(first)).toContainEqual(['ack', 'ChannelClosedError', true]);
-    expect(
-      reportedAcks(first).filter(([op, name]) => op !== 'ack' || name !== 'ChannelClosedError'),
-    ).toEqual([]);
+    expect(reportedAcks(first)).toContainEqual(['settle ack', 'ChannelClosedError', true]);
+    expect(onlyFailedAcks(first)).toEqual([]);
     await expect(channel.close()).rejects.toThrow('Channel closed');
 
-    // One round trip on the same connection: a delivery written after the close comes first.
-    await spare.checkQueue(queue).catch(() => {});
-    // A new channel (on a new connection if that one went too): consuming resumes.
-    let resumeOn = connection;
-    if (connectionClosed) {
-      resumeOn = await amqp.connect(url as string);
-      opened.push(resumeOn);
-    }
+    // The connection lives on: consuming resumes on a new channel, and the held ones come back.
     const second: Ledger = { handled: [], reports: [] };
-    await consumeInto(traceChannel(await resumeOn.createChannel(), options(second)), queue, second);
+    const resumed = traceChannel(await connection.createChannel(), options(second));
+    await consumeInto(resumed, queue, second);
     await waitFor(() => handledBodies(first, second).size === sent.length, {
       message: 'every message handled on the new channel',
     });
     const { remaining } = await expectNothingLost(queue, sent, [first, second]);
     expect(remaining).toEqual([]);
+    expect(second.handled.filter((h) => h.redelivered)).toHaveLength(PREFETCH);
+    expect(connectionErrors).toEqual([]);
     expect(await readyCount(admin, queue)).toBe(0);
   });
 });

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { type ConsumerErrorInfo, traceChannel } from '@baton/amqplib';
+import { type AmqplibErrorInfo, traceChannel } from '@baton/amqplib';
 import { waitFor } from '@baton/testing';
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -83,7 +83,7 @@ describe.skipIf(!url)('@baton/amqplib behind a reconnecting channel wrapper', ()
 
     const recovering = new RecoveringChannel(connection, 5);
     await recovering.open();
-    const reports: Array<{ error: unknown; info: ConsumerErrorInfo }> = [];
+    const reports: Array<{ error: unknown; info: AmqplibErrorInfo }> = [];
     const channel = traceChannel(recovering, {
       ackMode: 'auto',
       onError: (error, info) => reports.push({ error, info }),
@@ -120,11 +120,11 @@ describe.skipIf(!url)('@baton/amqplib behind a reconnecting channel wrapper', ()
       expect.stringContaining('NOT_FOUND'),
     ]);
     // The old channel's five handlers finished; their acks were not sent anywhere.
-    const stale = reports.filter((r) => r.info.operation === 'ack');
+    const stale = reports.filter((r) => r.info.operationName === 'ack');
     expect(stale.map((r) => (r.error as Error).name)).toEqual(Array(5).fill('ChannelClosedError'));
-    expect(reports.filter((r) => r.info.operation === 'handle').map((r) => r.info.requeue)).toEqual(
-      [true],
-    );
+    expect(
+      reports.filter((r) => r.info.operation === 'process').map((r) => r.info.requeue),
+    ).toEqual([true]);
     // m-0 failed on the new channel, was requeued (not acked by a stale ack), then handled.
     await waitFor(() => succeeded.some((s) => s.body === 'm-0' && s.redelivered), {
       message: 'm-0 handled after its failure',

@@ -39,9 +39,13 @@ describe.skipIf(!url)('@baton/amqplib against RabbitMQ', () => {
     telemetry.spans().filter((s) => kind === undefined || s.kind === kind);
   const named = (name: string) => telemetry.spans().filter((s) => s.name === name);
   const parentOf = (span: ReadableSpan | undefined) => span?.parentSpanContext?.spanId;
+  // Process spans of deliveries from queue q, whatever exchange and routing key brought them:
+  // semconv names them `{exchange}:{routing key}:{queue}`, just `{queue}` for sendToQueue.
+  const processesOf = (q: string) =>
+    spans(SpanKind.CONSUMER).filter((s) => s.name === `process ${q}` || s.name.endsWith(`:${q}`));
   // Settles inside the handler are events on the message's process span.
   const settles = (operation: string, q: string) =>
-    named(`process ${q}`).flatMap((s) => s.events.filter((e) => e.name === operation));
+    processesOf(q).flatMap((s) => s.events.filter((e) => e.name === operation));
   const queue = async (channel: Channel, args: Record<string, unknown> = {}) => {
     const name = uniqueName('baton-q');
     await channel.assertQueue(name, { arguments: { ...EXPIRES, ...args } });
@@ -100,14 +104,14 @@ describe.skipIf(!url)('@baton/amqplib against RabbitMQ', () => {
 
     await waitFor(() => settles('ack', q).length === 1, { message: 'the ack event' });
     const [send] = named(`send ${ex}:user.created`);
-    const [process] = named(`process ${q}`);
+    const [process] = named(`process ${ex}:user.created:${q}`);
     expect(send?.kind).toBe(SpanKind.PRODUCER);
     expect(parentOf(send)).toBe(root.spanContext().spanId);
     expect(send?.attributes['messaging.rabbitmq.destination.routing_key']).toBe('user.created');
     expect(send?.attributes['messaging.message.id']).toBe('m-1');
     expect(process?.kind).toBe(SpanKind.CONSUMER);
     expect(parentOf(process)).toBe(send?.spanContext().spanId);
-    expect(process?.attributes['messaging.rabbitmq.message.redelivered']).toBe(false);
+    expect(process?.attributes['baton.rabbitmq.message.redelivered']).toBe(false);
     expect(process?.attributes['messaging.rabbitmq.message.delivery_tag']).toBe(1);
 
     const [delivery] = received;
@@ -123,9 +127,18 @@ describe.skipIf(!url)('@baton/amqplib against RabbitMQ', () => {
 
     const points = await telemetry.metricPoints();
     expect(sumMetric(points, METRIC_SENT_MESSAGES)).toBe(1);
-    expect(sumMetric(points, METRIC_CONSUMED_MESSAGES, { 'messaging.destination.name': q })).toBe(
-      1,
-    );
+    expect(
+      sumMetric(points, METRIC_CONSUMED_MESSAGES, {
+        'messaging.destination.name': `${ex}:user.created:${q}`,
+      }),
+    ).toBe(1);
+    // AMQP's own correlationId is the conversation id; Baton's travels as baton.correlation_id.
+    for (const span of [send, process]) {
+      expect(span?.attributes['messaging.message.conversation_id']).toBe('rpc-7');
+      expect(span?.attributes['baton.correlation_id']).toBe('corr-direct');
+      expect(span?.attributes['server.port']).toBe(5672);
+      expect(span?.attributes['server.address']).toMatch(/^(::ffff:)?127\.0\.0\.1$|^::1$/);
+    }
     expect(sumMetric(points, METRIC_TIME_IN_QUEUE)).toBe(1);
     expect(
       sumMetric(points, METRIC_OPERATION_DURATION, { 'messaging.operation.name': 'ack' }),
@@ -147,7 +160,7 @@ describe.skipIf(!url)('@baton/amqplib against RabbitMQ', () => {
     expect(nack?.kind).toBe(SpanKind.CLIENT);
     expect(parentOf(nack)).toBe(process?.spanContext().spanId);
     expect(nack?.attributes['messaging.operation.type']).toBe('settle');
-    expect(nack?.attributes['messaging.rabbitmq.settle.requeue']).toBe(false);
+    expect(nack?.attributes['baton.rabbitmq.settle.requeue']).toBe(false);
     expect(process?.events).toEqual([]);
   });
 
@@ -165,7 +178,11 @@ describe.skipIf(!url)('@baton/amqplib against RabbitMQ', () => {
     channel.publish(ex, 'user.created.eu', Buffer.from('a'));
     channel.publish(ex, 'user.created.us', Buffer.from('not routed'));
     channel.publish(ex, 'user.deleted.eu', Buffer.from('b'));
-    await waitFor(() => named(`process ${q}`).length === 2);
+    await waitFor(() => processesOf(q).length === 2);
+    expect(processesOf(q).map((s) => s.name)).toEqual([
+      `process ${ex}:user.created.eu:${q}`,
+      `process ${ex}:user.deleted.eu:${q}`,
+    ]);
     const sends = spans(SpanKind.PRODUCER).map((s) => s.name);
     expect(sends).toEqual([
       `send ${ex}:user.created.eu`,
@@ -176,13 +193,20 @@ describe.skipIf(!url)('@baton/amqplib against RabbitMQ', () => {
     expect(traces).toEqual(routed.map((s) => s.spanContext().traceId));
   });
 
-  it('names sendToQueue spans after the default exchange', async () => {
+  it('names a sendToQueue send after the queue, and counts the message get returns as consumed', async () => {
     const channel = traceChannel(await connection.createChannel(), options());
     const q = await queue(channel);
     channel.sendToQueue(q, Buffer.from('direct to queue'));
     const got = (await waitFor(() => channel.get(q, { noAck: true }))) as GetMessage;
     expect(got.content.toString()).toBe('direct to queue');
-    expect(named(`send amq.default:${q}`)).toHaveLength(1);
+    expect(named(`send ${q}`)).toHaveLength(1);
+    const points = await telemetry.metricPoints();
+    expect(
+      sumMetric(points, METRIC_CONSUMED_MESSAGES, {
+        'messaging.destination.name': q,
+        'messaging.operation.name': 'receive',
+      }),
+    ).toBe(1);
   });
 
   it('ends send spans on broker acks and marks a nacked publish as an error', async () => {
@@ -268,16 +292,17 @@ describe.skipIf(!url)('@baton/amqplib against RabbitMQ', () => {
       if (msg) fromDlq.push(trace.getActiveSpan()?.spanContext().traceId ?? '');
     });
     channel.sendToQueue(q, Buffer.from('doomed'));
-    await waitFor(() => named(`process ${dlq}`).length === 1, { message: 'the DLQ delivery' });
+    await waitFor(() => processesOf(dlq).length === 1, { message: 'the DLQ delivery' });
     const [send] = spans(SpanKind.PRODUCER);
     const [failed] = named(`process ${q}`);
-    const [dead] = named(`process ${dlq}`);
+    // Dead-lettered through its exchange with its routing key, consumed from the DLQ.
+    const [dead] = named(`process ${dlx}:failed:${dlq}`);
     expect(failed?.status.code).toBe(SpanStatusCode.ERROR);
-    expect(settles('reject', q)[0]?.attributes?.['messaging.rabbitmq.settle.requeue']).toBe(false);
+    expect(settles('reject', q)[0]?.attributes?.['baton.rabbitmq.settle.requeue']).toBe(false);
     expect(parentOf(dead)).toBe(send?.spanContext().spanId);
     expect(fromDlq).toEqual([send?.spanContext().traceId]);
-    expect(dead?.attributes['messaging.rabbitmq.message.death_count']).toBe(1);
-    expect(dead?.attributes['messaging.rabbitmq.message.first_death_reason']).toBe('rejected');
+    expect(dead?.attributes['baton.rabbitmq.message.death_count']).toBe(1);
+    expect(dead?.attributes['baton.rabbitmq.message.first_death_reason']).toBe('rejected');
     // The DLQ consumer is auto-acked too: nothing is left behind.
     await waitFor(() => settles('ack', dlq).length === 1);
   });
@@ -300,10 +325,10 @@ describe.skipIf(!url)('@baton/amqplib against RabbitMQ', () => {
     await waitFor(() => settles('ack', q).length === 2, { message: 'two acks' });
     expect(bodies.sort()).toEqual(['flaky', 'flaky', 'ok']);
     const redelivered = named(`process ${q}`).filter(
-      (s) => s.attributes['messaging.rabbitmq.message.redelivered'] === true,
+      (s) => s.attributes['baton.rabbitmq.message.redelivered'] === true,
     );
     expect(redelivered).toHaveLength(1);
-    expect(settles('reject', q)[0]?.attributes?.['messaging.rabbitmq.settle.requeue']).toBe(true);
+    expect(settles('reject', q)[0]?.attributes?.['baton.rabbitmq.settle.requeue']).toBe(true);
     const check = await connection.createChannel();
     expect((await check.checkQueue(q)).messageCount).toBe(0);
   });
@@ -360,7 +385,7 @@ describe.skipIf(!url)('@baton/amqplib against RabbitMQ', () => {
     expect(receive?.attributes['messaging.message.id']).toBe('pull-1');
     const [reject] = named(`reject ${q}`);
     expect(reject?.spanContext().traceId).toBe(send?.spanContext().traceId);
-    expect(reject?.attributes['messaging.rabbitmq.settle.requeue']).toBe(false);
+    expect(reject?.attributes['baton.rabbitmq.settle.requeue']).toBe(false);
   });
 
   it('reports queue depth as baton.consumer.lag from a channel of its own', async () => {

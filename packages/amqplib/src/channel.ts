@@ -1,28 +1,22 @@
-import { MessagingTelemetry } from '@baton/core';
+import { type ConsumerHealth, MessagingTelemetry } from '@baton/core';
 import { diag } from '@opentelemetry/api';
-import { type Consumer, createConsumer, type RawConsumerChannel } from './consumer.js';
+import { serverOf, watchConnectionClose } from './connection.js';
+import { createConsumer, type RawConsumerChannel } from './consumer.js';
+import { ChannelHealth } from './health.js';
 import { monitorQueueLag, type QueueLagMonitor } from './lag.js';
-import { DEFAULT_PUBLISH_TIME_HEADER } from './message.js';
-import { createProducer, type Producer, type RawProducerChannel } from './producer.js';
+import { resolveAmqplibOptions } from './options.js';
+import { createProducer, type RawProducerChannel } from './producer.js';
+import { createReceive } from './receive.js';
 import { Settler } from './settle.js';
 import type {
-  AckMode,
   AmqpChannelLike,
+  AmqplibConsumerOptions,
   AmqplibOptions,
-  ConsumerErrorInfo,
-  FailureMode,
+  AmqplibProducerOptions,
 } from './types.js';
 
-const PACKAGE_NAME = '@baton/amqplib';
-const PACKAGE_VERSION = '0.1.0';
-
-/** The defaults of the options {@link traceChannel} adds to `BatonOptions`. */
-export const DEFAULT_AMQPLIB_OPTIONS = Object.freeze({
-  ackMode: 'manual' as AckMode,
-  failureMode: 'requeue' as FailureMode,
-  maxDeliveries: 5,
-  publishTimeHeader: DEFAULT_PUBLISH_TIME_HEADER as string | false,
-});
+export const PACKAGE_NAME = '@baton/amqplib';
+export const PACKAGE_VERSION = '0.1.0';
 
 type RawChannel = RawProducerChannel &
   RawConsumerChannel & {
@@ -30,163 +24,36 @@ type RawChannel = RawProducerChannel &
     on?: (event: string, listener: () => void) => unknown;
   };
 
-type Overrides = Producer &
-  Consumer &
-  Pick<Settler, 'ack' | 'nack' | 'reject' | 'ackAll' | 'nackAll'>;
+/** What a traced channel already has: a traced producer side, a traced consumer side. */
+interface Layers {
+  producer: boolean;
+  consumer: ChannelHealth | undefined;
+}
+const layers = new WeakMap<object, Layers>();
 
-interface Resolved {
-  ackMode: AckMode;
-  failureMode: FailureMode;
-  maxDeliveries: number;
-  publishTimeHeader: string | false;
-  report: (error: unknown, info: ConsumerErrorInfo) => void;
+export function createTelemetry(options: object | undefined): MessagingTelemetry {
+  return new MessagingTelemetry({ name: PACKAGE_NAME, version: PACKAGE_VERSION }, options);
 }
 
-const WHAT_FAILED: Record<ConsumerErrorInfo['operation'], string> = {
-  handle: 'a handler failed',
-  ack: 'an ack could not be sent',
-  requeue: 'a requeue could not be sent',
-  'dead-letter': 'a dead-letter (reject without requeue) could not be sent',
-};
-const warned = new Set<ConsumerErrorInfo['operation']>();
-
-// Without onError: one diag warning per kind of failure, never one per message.
-function reportThroughDiag(error: unknown, info: ConsumerErrorInfo): void {
-  if (warned.has(info.operation)) return;
-  warned.add(info.operation);
-  diag.warn(
-    `${PACKAGE_NAME}: ${WHAT_FAILED[info.operation]} on queue ${info.queue} (reported once; pass onError to traceChannel to see every failure)`,
-    error,
-  );
+function isChannel(channel: unknown, entry: string): channel is object {
+  if (channel !== null && typeof channel === 'object') return true;
+  diag.warn(`${PACKAGE_NAME}: ${entry}() needs an amqplib channel; returning it untraced`);
+  return false;
 }
 
-function resolveReport(onError: NonNullable<AmqplibOptions['onError']>): Resolved['report'] {
-  return (error, info) => {
-    try {
-      onError(error, info);
-    } catch {
-      // The application's reporter failed; consuming goes on regardless.
-    }
-  };
-}
-
-function resolve(options: AmqplibOptions | undefined): Resolved {
-  const resolved: Resolved = { ...DEFAULT_AMQPLIB_OPTIONS, report: reportThroughDiag };
-  if (!options || typeof options !== 'object') return resolved;
-  const warn = (name: string, value: unknown) =>
-    diag.warn(
-      `${PACKAGE_NAME}: ignoring invalid option ${name}=${String(value)}; using the default`,
-    );
-  if (options.ackMode !== undefined) {
-    if (options.ackMode === 'manual' || options.ackMode === 'auto') {
-      resolved.ackMode = options.ackMode;
-    } else warn('ackMode', options.ackMode);
-  }
-  if (options.failureMode !== undefined) {
-    if (options.failureMode === 'requeue' || options.failureMode === 'dead-letter') {
-      resolved.failureMode = options.failureMode;
-    } else warn('failureMode', options.failureMode);
-  }
-  const max = options.maxDeliveries;
-  if (max !== undefined) {
-    if (max === Infinity || (typeof max === 'number' && Number.isInteger(max) && max > 0)) {
-      resolved.maxDeliveries = max;
-    } else warn('maxDeliveries', max);
-  }
-  if (options.onError !== undefined) {
-    if (typeof options.onError === 'function') resolved.report = resolveReport(options.onError);
-    else warn('onError', options.onError);
-  }
-  const header = options.publishTimeHeader;
-  if (header !== undefined) {
-    if (header === false || (typeof header === 'string' && header !== '')) {
-      resolved.publishTimeHeader = header;
-    } else warn('publishTimeHeader', header);
-  }
-  return resolved;
-}
-
-const tracedChannels = new WeakSet<object>();
-
-/**
- * Wraps an amqplib channel or confirm channel (0.10, 1.x, 2.x; promise or callback API)
- * once. The returned channel is the same channel with traced `publish`, `sendToQueue`,
- * `consume`, `get`, `cancel`, `ack`, `nack`, `reject`, `ackAll` and `nackAll`; every other
- * member is the original's. The original channel object is not modified.
- *
- * @example
- * const channel = traceChannel(await connection.createConfirmChannel());
- * channel.publish('users', 'user.created', Buffer.from(json)); // carries the trace
- * await channel.consume('notifications', (msg) => { handle(msg); channel.ack(msg); });
- */
-export function traceChannel<C extends AmqpChannelLike>(channel: C, options?: AmqplibOptions): C {
-  if (channel === null || typeof channel !== 'object') {
-    diag.warn(`${PACKAGE_NAME}: traceChannel() needs an amqplib channel; returning it untraced`);
-    return channel;
-  }
-  // Wrapping twice would record every span twice.
-  if (tracedChannels.has(channel)) return channel;
-  const resolved = resolve(options);
-  const telemetry = new MessagingTelemetry(
-    { name: PACKAGE_NAME, version: PACKAGE_VERSION },
-    options,
-  );
-  const raw = channel as unknown as RawChannel;
-  const consumed = new Map<string, number>();
-  const settler = new Settler(raw, telemetry, () =>
-    consumed.size === 1 ? (consumed.keys().next().value as string) : '*',
-  );
-  // A closed channel's unsettled deliveries are back in the broker: drop their records.
-  raw.on?.('close', () => settler.channelGone());
-  let lag: QueueLagMonitor | undefined;
-  const startLag = (): QueueLagMonitor | undefined => {
-    const connection = options?.lagConnection;
-    if (!connection || typeof connection.createChannel !== 'function') return undefined;
-    const monitor = monitorQueueLag(telemetry, connection, options?.lagIntervalMs);
-    raw.on?.('close', () => monitor.stop());
-    return monitor;
-  };
-  const consumer = createConsumer(raw, {
-    telemetry,
-    settler,
-    timeHeader: resolved.publishTimeHeader,
-    ackMode: resolved.ackMode,
-    failureMode: resolved.failureMode,
-    maxDeliveries: resolved.maxDeliveries,
-    report: resolved.report,
-    onConsumer(queue, active) {
-      const count = (consumed.get(queue) ?? 0) + (active ? 1 : -1);
-      if (count > 0) consumed.set(queue, count);
-      else consumed.delete(queue);
-      lag ??= startLag();
-      lag?.track(queue, active);
-    },
-  });
-  const producer = createProducer(
-    raw,
-    telemetry,
-    resolved.publishTimeHeader,
-    typeof raw.waitForConfirms === 'function',
-  );
-  const candidates: Overrides = {
-    publish: producer.publish,
-    sendToQueue: producer.sendToQueue,
-    consume: consumer.consume,
-    get: consumer.get,
-    cancel: consumer.cancel,
-    ack: settler.ack,
-    nack: settler.nack,
-    reject: settler.reject,
-    ackAll: settler.ackAll,
-    nackAll: settler.nackAll,
-  };
+// The same channel, typed as the caller's, with some methods traced; every other member
+// is the original's, run on the original (so composed wrappers stack). Never modified.
+function withOverrides<C extends object>(
+  channel: C,
+  candidates: Record<string, unknown>,
+  added: Partial<Layers>,
+): C {
   const overrides = new Map<PropertyKey, unknown>();
   for (const [name, traced] of Object.entries(candidates)) {
-    if (typeof (raw as unknown as Record<string, unknown>)[name] === 'function') {
+    if (typeof (channel as Record<string, unknown>)[name] === 'function') {
       overrides.set(name, traced);
     }
   }
-  // Other methods run on the original channel, as if called on it directly.
   const bound = new WeakMap<object, unknown>();
   const proxy = new Proxy(channel, {
     get(target, property) {
@@ -202,6 +69,161 @@ export function traceChannel<C extends AmqpChannelLike>(channel: C, options?: Am
       return fn;
     },
   });
-  tracedChannels.add(proxy);
+  const below = layers.get(channel);
+  layers.set(proxy, {
+    producer: added.producer ?? below?.producer ?? false,
+    consumer: added.consumer ?? below?.consumer,
+  });
   return proxy;
+}
+
+/**
+ * Traces a channel's `publish` and `sendToQueue` (amqplib 0.10, 1.x, 2.x; promise or
+ * callback API; channel or confirm channel): each is a `send` span whose context, with the
+ * correlation id and baggage, travels in a copy of the message's headers. Returns the same
+ * channel, typed as yours (a view: the channel object is never modified); every other
+ * member is the original's. Composes with {@link traceConsumer} in either order.
+ *
+ * @example
+ * const producer = traceProducer(await connection.createConfirmChannel());
+ * producer.publish('users', 'user.created', Buffer.from(json)); // carries the trace
+ */
+export function traceProducer<C extends AmqpChannelLike>(
+  channel: C,
+  options?: AmqplibProducerOptions,
+): C {
+  if (!isChannel(channel, 'traceProducer')) return channel;
+  // Tracing twice would record every span twice.
+  if (layers.get(channel)?.producer) return channel;
+  const telemetry = createTelemetry(options);
+  const { publishTimeHeader } = resolveAmqplibOptions(options, telemetry.diagnostics);
+  const raw = channel as unknown as RawChannel;
+  const producer = createProducer(raw, {
+    telemetry,
+    timeHeader: publishTimeHeader,
+    confirm: typeof raw.waitForConfirms === 'function',
+    server: serverOf(channel),
+  });
+  return withOverrides(channel, producer as unknown as Record<string, unknown>, {
+    producer: true,
+  });
+}
+
+/**
+ * Traces a channel's consumer side: each delivery to a `consume` handler runs in a
+ * `process` span in its producer's trace, `get` is a `receive` span, and `ack` / `nack` /
+ * `reject` / `ackAll` / `nackAll` are recorded (and, with `ackMode: 'auto'`, sent for you).
+ * `cancel` is traced too. Returns the same channel, typed as yours (a view: never
+ * modified). Composes with {@link traceProducer} in either order; {@link healthOf} reads its
+ * consumers' health.
+ *
+ * @example
+ * const channel = traceConsumer(await connection.createChannel(), { ackMode: 'auto' });
+ * await channel.consume('mailer', async (msg) => msg && sendWelcome(msg)); // acked on success
+ */
+export function traceConsumer<C extends AmqpChannelLike>(
+  channel: C,
+  options?: AmqplibConsumerOptions,
+): C {
+  if (!isChannel(channel, 'traceConsumer')) return channel;
+  if (layers.get(channel)?.consumer !== undefined) return channel;
+  const telemetry = createTelemetry(options);
+  const resolved = resolveAmqplibOptions(options, telemetry.diagnostics);
+  const raw = channel as unknown as RawChannel;
+  const server = serverOf(channel);
+  const health = new ChannelHealth();
+  const consumed = new Map<string, number>();
+  const settler = new Settler(
+    raw,
+    telemetry,
+    () => (consumed.size === 1 ? (consumed.keys().next().value as string) : '*'),
+    server,
+  );
+  let lag: QueueLagMonitor | undefined;
+  const connection = watchConnectionClose(channel, (error) => health.closed(error));
+  // A closed channel's unsettled deliveries are back in the broker: drop their records.
+  raw.on?.('close', () => {
+    settler.channelGone();
+    lag?.stop();
+    health.closed();
+    // amqplib emits the connection's 'close' (with its reason) right after its channels'.
+    queueMicrotask(() => connection.stop());
+  });
+  const startLag = (): QueueLagMonitor | undefined => {
+    const lagConnection = options?.lagConnection;
+    if (!lagConnection || typeof lagConnection.createChannel !== 'function') return undefined;
+    return monitorQueueLag(telemetry, lagConnection, {
+      intervalMs: options?.lagIntervalMs,
+      onDepth: (queue, messages) => health.depth(queue, messages),
+    });
+  };
+  const consumer = createConsumer(raw, {
+    telemetry,
+    settler,
+    timeHeader: resolved.publishTimeHeader,
+    ackMode: resolved.ackMode,
+    failureMode: resolved.failureMode,
+    maxDeliveries: resolved.maxDeliveries,
+    server,
+    onConsumer(queue, active, byBroker) {
+      const count = (consumed.get(queue) ?? 0) + (active ? 1 : -1);
+      if (count > 0) consumed.set(queue, count);
+      else consumed.delete(queue);
+      if (active) health.started(queue);
+      else health.stopped(queue, byBroker);
+      lag ??= startLag();
+      lag?.track(queue, active);
+    },
+    onDelivery: (queue) => health.polled(queue),
+  });
+  const get = createReceive(raw, {
+    telemetry,
+    settler,
+    timeHeader: resolved.publishTimeHeader,
+    server,
+    onReceive: (queue) => health.polled(queue),
+  });
+  return withOverrides(
+    channel,
+    {
+      consume: consumer.consume,
+      cancel: consumer.cancel,
+      get,
+      ack: settler.ack,
+      nack: settler.nack,
+      reject: settler.reject,
+      ackAll: settler.ackAll,
+      nackAll: settler.nackAll,
+    },
+    { consumer: health },
+  );
+}
+
+/**
+ * Traces both sides of a channel, the usual case (a channel both publishes and consumes):
+ * the shortcut for `traceConsumer(traceProducer(channel, options), options)`.
+ *
+ * @example
+ * const channel = traceChannel(await connection.createConfirmChannel());
+ * channel.publish('users', 'user.created', Buffer.from(json)); // carries the trace
+ * await channel.consume('notifications', (msg) => { handle(msg); channel.ack(msg); });
+ */
+export function traceChannel<C extends AmqpChannelLike>(channel: C, options?: AmqplibOptions): C {
+  if (!isChannel(channel, 'traceChannel')) return channel;
+  return traceConsumer(traceProducer(channel, options), options);
+}
+
+/**
+ * The health of the consumers of a channel that {@link traceConsumer} (or
+ * {@link traceChannel}) returned: one entry per consumed queue, for core's
+ * `checkReadiness`. `running`: a consumer is on the queue and the channel is open;
+ * `connected`: the channel (and its connection) is open; `lastPollAtMs`: the last delivery
+ * or successful `get`; `lag`: the queue's depth when `lagConnection` is set; `lastError`:
+ * why it stopped (a broker-forced close, a broker cancel). Empty for other channels.
+ *
+ * @example
+ * const readiness = checkReadiness(healthOf(channel), { maxLag: 10_000 });
+ */
+export function healthOf(channel: object): ConsumerHealth[] {
+  return layers.get(channel)?.consumer?.snapshot() ?? [];
 }

@@ -1,19 +1,12 @@
-import {
-  ATTR_MESSAGING_MESSAGE_ID,
-  applySemconvStability,
-  guard,
-  type MessageDescription,
-  type MessagingTelemetry,
-  warnOnce,
-} from '@baton/core';
-import { type Context, type Span, trace } from '@opentelemetry/api';
+import type { MessageDescription, MessagingTelemetry } from '@baton/core';
+import { type Context, trace } from '@opentelemetry/api';
 import { countDelivery, type DeliveryCount, failureCounts, messageKey } from './delivery-count.js';
-import { describeDelivery, SYSTEM } from './message.js';
+import { describeDelivery, type ServerAddress } from './message.js';
 import type { DeliveryRecord, RawSettleChannel, Settler } from './settle.js';
-import type { AckMode, AmqpMessage, ConsumerErrorInfo, FailureMode } from './types.js';
+import type { AckMode, AmqplibErrorInfo, AmqpMessage, FailureMode } from './types.js';
 
 type Callback = (...args: unknown[]) => unknown;
-type OnMessage = (message: AmqpMessage | null) => unknown;
+export type OnMessage = (message: AmqpMessage | null) => unknown;
 
 /** The channel methods the consumer calls (amqplib's own, untouched). */
 export interface RawConsumerChannel extends RawSettleChannel {
@@ -29,22 +22,27 @@ export interface ConsumerConfig {
   ackMode: AckMode;
   failureMode: FailureMode;
   maxDeliveries: number;
-  /** Where auto mode's handler and settle failures go; never throws. */
-  report(error: unknown, info: ConsumerErrorInfo): void;
-  /** A consumer started (`true`) or stopped (`false`) on `queue`. */
-  onConsumer(queue: string, active: boolean): void;
+  server: () => ServerAddress | undefined;
+  /**
+   * A consumer started on `queue` (`active`), or stopped: cancelled by the application or
+   * never started (`byBroker` false), or cancelled by the broker.
+   */
+  onConsumer(queue: string, active: boolean, byBroker: boolean): void;
+  /** A delivery came from `queue`. */
+  onDelivery(queue: string): void;
 }
 
-/** Traced `consume`, `get` and `cancel`, with amqplib's signatures and return values. */
+/** Traced `consume` and `cancel`, with amqplib's signatures and return values. */
 export interface Consumer {
   consume(queue: string, onMessage: OnMessage, options?: unknown, ...rest: unknown[]): unknown;
-  get(queue: string, options?: unknown, ...rest: unknown[]): unknown;
   cancel(consumerTag: string, ...rest: unknown[]): unknown;
 }
 
+type Reported = Pick<AmqplibErrorInfo, 'destination' | 'queue' | 'message' | 'deliveryCount'>;
+
 const ignore = () => {};
 
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return (
     value !== null &&
     (typeof value === 'object' || typeof value === 'function') &&
@@ -55,20 +53,22 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 export function createConsumer(channel: RawConsumerChannel, config: ConsumerConfig): Consumer {
   const { telemetry, settler, timeHeader } = config;
   const requeueOnFailure = config.failureMode === 'requeue';
-  // Consumer tags to queues, for `cancel`; bounded by the application's own consumers.
-  const consumerQueues = new Map<string, string>();
+  const report = (error: unknown, info: AmqplibErrorInfo) => telemetry.reportError(error, info);
+  // Consumer tags to their consumer's stop, for `cancel`; bounded by the app's consumers.
+  const stops = new Map<string, (byBroker: boolean) => void>();
 
   // Baton's own settle after the handler; a failure (the channel closed) is reported.
-  const send = (
-    record: DeliveryRecord,
-    info: Pick<ConsumerErrorInfo, 'queue' | 'message' | 'deliveryCount' | 'requeue'>,
-    operation: 'ack' | 'requeue' | 'dead-letter',
-  ): void => {
+  const send = (record: DeliveryRecord, info: Reported, requeue?: boolean): void => {
     try {
-      if (operation === 'ack') settler.settleFor(record, 'ack');
-      else settler.settleFor(record, 'reject', operation === 'requeue');
+      if (requeue === undefined) settler.settleFor(record, 'ack');
+      else settler.settleFor(record, 'reject', requeue);
     } catch (error) {
-      config.report(error, { ...info, operation });
+      report(error, {
+        ...info,
+        operation: 'settle',
+        operationName: requeue === undefined ? 'ack' : 'reject',
+        ...(requeue !== undefined && { requeue }),
+      });
     }
   };
 
@@ -77,93 +77,127 @@ export function createConsumer(channel: RawConsumerChannel, config: ConsumerConf
   const finish = (
     record: DeliveryRecord,
     delivery: DeliveryCount,
-    queue: string,
+    info: Reported,
     error: unknown,
     failed: boolean,
   ): void => {
-    const { message } = record;
-    const info = { queue, message, deliveryCount: delivery.count };
     if (!failed) {
-      if (!record.settled) send(record, info, 'ack');
+      if (!record.settled) send(record, info);
       if (delivery.key !== undefined) failureCounts.forget(delivery.key);
       return;
     }
     const requeue = requeueOnFailure && delivery.count < config.maxDeliveries;
     const bySelf = record.settled;
-    if (!bySelf) send(record, info, requeue ? 'requeue' : 'dead-letter');
+    if (!bySelf) send(record, info, requeue);
     if (!bySelf && requeue) {
-      failureCounts.set(delivery.key ?? messageKey(message, queue), delivery.count);
+      failureCounts.set(delivery.key ?? messageKey(record.message, info.queue), delivery.count);
     } else if (delivery.key !== undefined) failureCounts.forget(delivery.key);
-    config.report(error, { ...info, operation: 'handle', ...(!bySelf && { requeue }) });
+    report(error, { ...info, operation: 'process', ...(!bySelf && { requeue }) });
+  };
+
+  // In auto mode the ack / reject is written as the handler settles, inside the process
+  // span: amqplib's settles are fire-and-forget socket writes, never a broker round trip.
+  const handle = (
+    onMessage: OnMessage,
+    record: DeliveryRecord,
+    delivery: DeliveryCount,
+    info: Reported,
+  ): unknown => {
+    const done = (error: unknown, failed: boolean) => finish(record, delivery, info, error, failed);
+    let result: unknown;
+    try {
+      result = onMessage(record.message);
+    } catch (error) {
+      done(error, true);
+      throw error;
+    }
+    if (!isPromiseLike(result)) {
+      done(undefined, false);
+      return result;
+    }
+    return Promise.resolve(result).then(
+      (value) => {
+        done(undefined, false);
+        return value;
+      },
+      (error: unknown) => {
+        done(error, true);
+        throw error;
+      },
+    );
   };
 
   const consume: Consumer['consume'] = (queue, onMessage, options, ...rest) => {
     if (typeof onMessage !== 'function') return channel.consume(queue, onMessage, options, ...rest);
     const noAck = (options as { noAck?: unknown } | undefined)?.noAck === true;
     const auto = config.ackMode === 'auto' && !noAck;
-    // In auto mode the ack / reject is written as the handler settles, inside the process
-    // span: amqplib's settles are fire-and-forget socket writes, never a broker round trip.
-    const handle = (record: DeliveryRecord, delivery: DeliveryCount): unknown => {
-      const done = (error: unknown, failed: boolean) =>
-        finish(record, delivery, queue, error, failed);
-      let result: unknown;
-      try {
-        result = onMessage(record.message);
-      } catch (error) {
-        done(error, true);
-        throw error;
-      }
-      if (!isPromiseLike(result)) {
-        done(undefined, false);
-        return result;
-      }
-      return Promise.resolve(result).then(
-        (value) => {
-          done(undefined, false);
-          return value;
-        },
-        (error: unknown) => {
-          done(error, true);
-          throw error;
-        },
-      );
+    let active = true;
+    let consumerTag: string | undefined;
+    const stop = (byBroker: boolean) => {
+      if (!active) return;
+      active = false;
+      if (consumerTag !== undefined) stops.delete(consumerTag);
+      config.onConsumer(queue, false, byBroker);
+    };
+    const registered = (ok: unknown) => {
+      const tag = (ok as { consumerTag?: unknown } | undefined)?.consumerTag;
+      if (typeof tag !== 'string' || !active) return;
+      consumerTag = tag;
+      stops.set(tag, stop);
     };
     const traced: OnMessage = (message) => {
       // `null` is the broker cancelling the consumer (queue deleted, node down).
       if (message === null || typeof message !== 'object') {
-        config.onConsumer(queue, false);
+        stop(true);
         return onMessage(message);
       }
+      config.onDelivery(queue);
       let description: MessageDescription;
       let delivery: DeliveryCount | undefined;
       try {
         // Only auto mode counts failures, so only it knows more than the broker says.
         delivery = auto ? countDelivery(message, queue) : undefined;
         const known = delivery && (delivery.fromBroker || delivery.count > 1);
-        description = describeDelivery(
-          message,
+        description = describeDelivery(message, {
           queue,
           timeHeader,
-          undefined,
-          known ? delivery?.count : undefined,
-        );
+          server: config.server(),
+          ...(known && { deliveryCount: delivery?.count }),
+        });
       } catch (error) {
         // Not shaped like an amqplib delivery: hand it over untraced, as amqplib would.
-        warnOnce('amqplib delivery description', error);
+        telemetry.diagnostics.warnOnce('amqplib delivery description', error);
         return onMessage(message);
       }
+      const deliveryCount = delivery?.count ?? description.deliveryCount;
+      const info: Reported = {
+        destination: description.destination,
+        queue,
+        message,
+        ...(deliveryCount !== undefined && { deliveryCount }),
+      };
       const run = (context: Context) => {
         if (noAck) return onMessage(message);
         const span = trace.getSpan(context);
         const record = settler.delivered(message, {
           queue,
+          destination: description.destination,
           context,
           span,
           recording: span?.isRecording() === true,
         });
-        return auto && delivery ? handle(record, delivery) : onMessage(message);
+        return auto && delivery ? handle(onMessage, record, delivery, info) : onMessage(message);
       };
-      if (!auto) return telemetry.process(description, run);
+      if (!auto) {
+        // A synchronous throw passes through (amqplib then closes the channel, as without
+        // Baton). A rejection would be dropped by amqplib and left unhandled: it is on the
+        // process span, and goes to onError; the message stays the handler's to settle.
+        const result = telemetry.process(description, run);
+        if (!isPromiseLike(result)) return result;
+        return Promise.resolve(result).then(undefined, (error: unknown) =>
+          report(error, { ...info, operation: 'process' }),
+        );
+      }
       // The failure is on the process span, went to onError, and the message was settled.
       try {
         const result = telemetry.process(description, run);
@@ -172,85 +206,31 @@ export function createConsumer(channel: RawConsumerChannel, config: ConsumerConf
         return undefined;
       }
     };
-    const started = channel.consume(queue, traced, options, ...rest);
-    config.onConsumer(queue, true);
-    if (isPromiseLike(started)) {
-      started.then((ok) => {
-        const tag = (ok as { consumerTag?: unknown } | undefined)?.consumerTag;
-        if (typeof tag === 'string') consumerQueues.set(tag, queue);
-      }, ignore);
+    config.onConsumer(queue, true, false);
+    // Callback API: the consumer tag (or the failure) comes to the caller's callback.
+    const callback = rest[0];
+    if (typeof callback === 'function') {
+      rest[0] = (error: unknown, ok: unknown) => {
+        if (error == null) registered(ok);
+        else stop(false);
+        return (callback as Callback)(error, ok);
+      };
     }
+    let started: unknown;
+    try {
+      started = channel.consume(queue, traced, options, ...rest);
+    } catch (error) {
+      stop(false);
+      throw error;
+    }
+    if (isPromiseLike(started)) started.then(registered, () => stop(false));
     return started;
   };
 
   const cancel: Consumer['cancel'] = (consumerTag, ...rest) => {
-    const queue = consumerQueues.get(consumerTag);
-    if (queue !== undefined) {
-      consumerQueues.delete(consumerTag);
-      config.onConsumer(queue, false);
-    }
+    stops.get(consumerTag)?.(false);
     return channel.cancel(consumerTag, ...rest);
   };
 
-  // A pulled message gets message attributes and a link to its producer on the receive
-  // span; its settle spans join the message's trace.
-  const received = (
-    span: Span | undefined,
-    queue: string,
-    message: unknown,
-    noAck: boolean,
-  ): void => {
-    if (message === null || typeof message !== 'object') return;
-    const delivered = message as AmqpMessage;
-    const description = describeDelivery(delivered, queue, timeHeader, 'receive');
-    const creation = telemetry.messageContext(description);
-    // A noAck get is settled by the broker: a record would never be removed.
-    if (!noAck) {
-      settler.delivered(delivered, { queue, context: creation, span: undefined, recording: false });
-    }
-    if (!span) return;
-    guard('receive telemetry', () => {
-      const attributes = { ...description.attributes };
-      if (description.messageId !== undefined) {
-        attributes[ATTR_MESSAGING_MESSAGE_ID] = description.messageId;
-      }
-      span.setAttributes(applySemconvStability(attributes, telemetry.options.semconvStability));
-      const producer = trace.getSpanContext(creation);
-      if (producer) span.addLink({ context: producer });
-    });
-  };
-
-  const get: Consumer['get'] = (queue, options, ...rest) => {
-    const noAck = (options as { noAck?: unknown } | undefined)?.noAck === true;
-    const description = { system: SYSTEM, destination: queue, operationName: 'receive' };
-    const callback = rest[0];
-    if (typeof callback !== 'function') {
-      return telemetry.clientOperation('receive', description, (span) => {
-        const pending = channel.get(queue, options, ...rest);
-        if (!isPromiseLike(pending)) return pending;
-        return pending.then((message) => {
-          received(span, queue, message, noAck);
-          return message;
-        });
-      });
-    }
-    // Callback API: the span ends when the reply arrives; the caller gets get()'s value.
-    let returned: unknown;
-    const replied = telemetry.clientOperation('receive', description, (span) => {
-      let settle: (error: unknown) => void = ignore;
-      const outcome = new Promise<void>((resolve, reject) => {
-        settle = (error) => (error == null ? resolve() : reject(error));
-      });
-      returned = channel.get(queue, options, (error: unknown, message: unknown) => {
-        if (error == null) received(span, queue, message, noAck);
-        settle(error);
-        return (callback as Callback)(error, message);
-      });
-      return outcome;
-    });
-    replied.then(ignore, ignore);
-    return returned;
-  };
-
-  return { consume, cancel, get };
+  return { consume, cancel };
 }

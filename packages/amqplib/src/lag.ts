@@ -1,5 +1,4 @@
 import { type LagSample, type MessagingTelemetry, startLagMonitor } from '@baton/core';
-import { diag } from '@opentelemetry/api';
 import { SYSTEM } from './message.js';
 import type { LagChannel, LagConnection } from './types.js';
 
@@ -24,8 +23,9 @@ const NOT_FOUND = 404;
 export function monitorQueueLag(
   telemetry: MessagingTelemetry,
   connection: LagConnection,
-  intervalMs: number | undefined,
+  options: { intervalMs: number | undefined; onDepth(queue: string, messages: number): void },
 ): QueueLagMonitor {
+  const { diagnostics } = telemetry;
   const consumers = new Map<string, number>();
   let channel: Promise<LagChannel> | undefined;
   let stopped = false;
@@ -33,9 +33,12 @@ export function monitorQueueLag(
   const open = (): Promise<LagChannel> => {
     if (channel) return channel;
     const opening = Promise.resolve(connection.createChannel()).then((ch) => {
-      ch.on('error', (error) =>
-        diag.debug('@baton/amqplib: the lag channel closed with an error', error),
-      );
+      // A 404 (a consumed queue deleted) closes this channel; it is reopened on the next read.
+      ch.on('error', (error) => {
+        if ((error as { code?: unknown })?.code !== NOT_FOUND) {
+          diagnostics.warnOnce('lag channel', error);
+        }
+      });
       ch.on('close', () => {
         if (channel === opening) channel = undefined;
       });
@@ -57,12 +60,13 @@ export function monitorQueueLag(
         ch = await open();
       } catch (error) {
         // The connection is gone: report no depth rather than a stale one.
-        diag.debug('@baton/amqplib: cannot open the lag channel', error);
+        diagnostics.warnOnce('opening the lag channel', error);
         break;
       }
       try {
         const { messageCount } = await ch.checkQueue(queue);
         samples.push({ destination: queue, value: messageCount });
+        options.onDepth(queue, messageCount);
       } catch (error) {
         channel = undefined;
         if ((error as { code?: unknown })?.code === NOT_FOUND) consumers.delete(queue);
@@ -74,7 +78,7 @@ export function monitorQueueLag(
   const monitor = startLagMonitor(telemetry, {
     system: SYSTEM,
     read,
-    ...(intervalMs !== undefined && { intervalMs }),
+    ...(options.intervalMs !== undefined && { intervalMs: options.intervalMs }),
   });
 
   return {

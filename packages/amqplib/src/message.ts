@@ -8,18 +8,41 @@ export const DEFAULT_EXCHANGE = 'amq.default';
 /** The RabbitMQ message-timestamp plugin's millisecond header. */
 export const DEFAULT_PUBLISH_TIME_HEADER = 'timestamp_in_ms';
 
+/** Semconv: the routing key a message was published with, when not empty. */
 export const ATTR_ROUTING_KEY = 'messaging.rabbitmq.destination.routing_key';
+/** Semconv: the delivery tag of a consumed message. */
 export const ATTR_DELIVERY_TAG = 'messaging.rabbitmq.message.delivery_tag';
-export const ATTR_REDELIVERED = 'messaging.rabbitmq.message.redelivered';
-export const ATTR_DEATH_COUNT = 'messaging.rabbitmq.message.death_count';
-export const ATTR_DEATH_REASON = 'messaging.rabbitmq.message.first_death_reason';
-export const ATTR_SETTLE_MULTIPLE = 'messaging.rabbitmq.settle.multiple';
-export const ATTR_SETTLE_REQUEUE = 'messaging.rabbitmq.settle.requeue';
+/** Baton's own (semconv has none): AMQP's `redelivered` flag. */
+export const ATTR_REDELIVERED = 'baton.rabbitmq.message.redelivered';
+/** Baton's own: how often the message was dead-lettered (the sum of its `x-death` counts). */
+export const ATTR_DEATH_COUNT = 'baton.rabbitmq.message.death_count';
+/** Baton's own: why it was first dead-lettered (`x-first-death-reason`). */
+export const ATTR_DEATH_REASON = 'baton.rabbitmq.message.first_death_reason';
+/** Baton's own: an ack / nack of every delivery up to this one (`allUpTo`, `ackAll`, `nackAll`). */
+export const ATTR_SETTLE_MULTIPLE = 'baton.rabbitmq.settle.multiple';
+/** Baton's own: whether a nack / reject requeues. */
+export const ATTR_SETTLE_REQUEUE = 'baton.rabbitmq.settle.requeue';
 
-/** `{exchange}:{routing key}` with `amq.default` for the default exchange (semconv). */
+/**
+ * The semconv name of a publish: `{exchange}:{routing key}`, either one alone when the
+ * other is empty, `amq.default` when both are. So `sendToQueue('q')` (the default exchange,
+ * routing key `q`) sends to `q`.
+ */
 export function publishDestination(exchange: string, routingKey: string): string {
-  const name = exchange === '' ? DEFAULT_EXCHANGE : exchange;
-  return routingKey === '' ? name : `${name}:${routingKey}`;
+  if (exchange === '') return routingKey === '' ? DEFAULT_EXCHANGE : routingKey;
+  return routingKey === '' ? exchange : `${exchange}:${routingKey}`;
+}
+
+/**
+ * The semconv name of a delivery from `queue`: `{exchange}:{routing key}:{queue}`, empty
+ * parts left out, and the routing key once when it is the queue's own name (the default
+ * exchange routes by queue name). `queue` may be empty when it is not known.
+ */
+export function consumeDestination(exchange: string, routingKey: string, queue: string): string {
+  const key = routingKey === queue ? '' : routingKey;
+  if (exchange === '' && key === '') return queue === '' ? DEFAULT_EXCHANGE : queue;
+  const head = exchange === '' ? key : key === '' ? exchange : `${exchange}:${key}`;
+  return queue === '' ? head : `${head}:${queue}`;
 }
 
 function toNumber(value: unknown): number | undefined {
@@ -104,7 +127,7 @@ export function brokerDeliveryCount(headers: Headers | undefined): number | unde
   return Math.max(delivered ?? 0, acquired ?? 0) + 1;
 }
 
-/** Span attributes of one delivery, with the established `messaging.rabbitmq.*` names. */
+/** Span attributes of one delivery (semconv's established `messaging.rabbitmq.*` names, and Baton's). */
 export function deliveryAttributes(
   fields: AmqpMessage['fields'],
   headers: Headers | undefined,
@@ -123,33 +146,59 @@ export function deliveryAttributes(
   return attributes;
 }
 
-/**
- * Core's description of a delivery consumed from `queue`. `deliveryCount` is this
- * delivery's number when known (the broker's, or Baton's own for classic queues).
- */
-export function describeDelivery(
-  message: AmqpMessage,
-  queue: string,
-  timeHeader: string | false,
-  operationName?: string,
-  deliveryCount?: number,
-): MessageDescription {
-  const { properties } = message;
+/** Where a delivery was consumed and how to describe it. */
+export interface DeliveryContext {
+  /** The queue consumed; empty when unknown (`traceHandler` without `queue`). */
+  queue: string;
+  /** The publish-time header to read (see `publishTimeHeader`). */
+  timeHeader: string | false;
+  /** `receive` for a `get`; the default is `process`. */
+  operationName?: string;
+  /** This delivery's number when known (the broker's, or Baton's own on classic queues). */
+  deliveryCount?: number;
+  /** The broker the channel is connected to. */
+  server?: ServerAddress;
+}
+
+/** `server.address` / `server.port` of a channel's connection. */
+export interface ServerAddress {
+  serverAddress?: string;
+  serverPort?: number;
+}
+
+/** Copies `server.address` / `server.port`, when known, onto a description. */
+export function withServer<D extends MessageDescription>(
+  description: D,
+  server: ServerAddress | undefined,
+): D {
+  if (server?.serverAddress !== undefined) description.serverAddress = server.serverAddress;
+  if (server?.serverPort !== undefined) description.serverPort = server.serverPort;
+  return description;
+}
+
+/** Core's description of a delivery (`message` is amqplib's own object, for hooks). */
+export function describeDelivery(message: AmqpMessage, at: DeliveryContext): MessageDescription {
+  const { fields, properties } = message;
   const headers = ownHeaders(properties.headers);
   const description: MessageDescription = {
     system: SYSTEM,
-    destination: queue,
+    destination: consumeDestination(fields.exchange, fields.routingKey, at.queue),
     headers,
-    attributes: deliveryAttributes(message.fields, headers),
+    message,
+    attributes: deliveryAttributes(fields, headers),
   };
-  if (operationName !== undefined) description.operationName = operationName;
+  if (at.operationName !== undefined) description.operationName = at.operationName;
   const messageId = properties.messageId;
   if (typeof messageId === 'string' || typeof messageId === 'number') {
     description.messageId = String(messageId);
   }
-  const created = creationTimeMs(message, timeHeader, headers);
+  const conversationId = properties.correlationId;
+  if (typeof conversationId === 'string' && conversationId !== '') {
+    description.conversationId = conversationId;
+  }
+  const created = creationTimeMs(message, at.timeHeader, headers);
   if (created !== undefined) description.timestampMs = created;
-  const deliveries = deliveryCount ?? brokerDeliveryCount(headers);
+  const deliveries = at.deliveryCount ?? brokerDeliveryCount(headers);
   if (deliveries !== undefined) description.deliveryCount = deliveries;
-  return description;
+  return withServer(description, at.server);
 }

@@ -1,8 +1,14 @@
 import type { MessagingTelemetry, PublishDescription } from '@baton/core';
-import { ATTR_ROUTING_KEY, publishDestination, SYSTEM } from './message.js';
+import {
+  ATTR_ROUTING_KEY,
+  publishDestination,
+  type ServerAddress,
+  SYSTEM,
+  withServer,
+} from './message.js';
 
 type Callback = (...args: unknown[]) => unknown;
-type PublishOptions = { headers?: Record<string, unknown> | null; [key: string]: unknown };
+export type PublishOptions = { headers?: Record<string, unknown> | null; [key: string]: unknown };
 type Write = (options: PublishOptions, callback: Callback | undefined) => boolean;
 
 /** The channel methods the producer calls (amqplib's own, untouched). */
@@ -41,15 +47,28 @@ export interface Producer {
 
 const ignore = () => {};
 
-export function createProducer(
-  channel: RawProducerChannel,
-  telemetry: MessagingTelemetry,
-  timeHeader: string | false,
-  confirm: boolean,
-): Producer {
+/** What a publish hook gets as `info.message`: the publish as the application called it. */
+export interface AmqpPublish {
+  exchange: string;
+  routingKey: string;
+  content: unknown;
+  options: Readonly<PublishOptions> | null | undefined;
+}
+
+export interface ProducerConfig {
+  telemetry: MessagingTelemetry;
+  timeHeader: string | false;
+  /** A confirm channel: the send span ends on the broker's ack or nack. */
+  confirm: boolean;
+  server: () => ServerAddress | undefined;
+}
+
+export function createProducer(channel: RawProducerChannel, config: ProducerConfig): Producer {
+  const { telemetry, timeHeader, confirm } = config;
   const describe = (
     exchange: string,
     routingKey: string,
+    content: unknown,
     options: PublishOptions | null | undefined,
   ): PublishDescription => {
     const description: PublishDescription = {
@@ -60,7 +79,17 @@ export function createProducer(
     if (routingKey !== '') description.attributes = { [ATTR_ROUTING_KEY]: routingKey };
     const messageId = options?.messageId;
     if (typeof messageId === 'string') description.messageId = messageId;
+    // AMQP's own conversation id; Baton reads it and never changes it.
+    const conversationId = options?.correlationId;
+    if (typeof conversationId === 'string' && conversationId !== '') {
+      description.conversationId = conversationId;
+    }
     if (timeHeader) description.publishTimeHeader = timeHeader;
+    withServer(description, config.server());
+    // Only a hook reads it: no object per publish without one.
+    if (telemetry.options.publishHook !== undefined) {
+      description.message = { exchange, routingKey, content, options } satisfies AmqpPublish;
+    }
     return description;
   };
 
@@ -81,11 +110,12 @@ export function createProducer(
   const send = (
     exchange: string,
     routingKey: string,
+    content: unknown,
     options: PublishOptions | null | undefined,
     callback: Callback | undefined,
     write: Write,
   ): boolean => {
-    const description = describe(exchange, routingKey, options);
+    const description = describe(exchange, routingKey, content, options);
     if (!confirm) {
       return telemetry.publish(description, (headers) =>
         write(withHeaders(options, headers), callback),
@@ -112,11 +142,11 @@ export function createProducer(
 
   return {
     publish: (exchange, routingKey, content, options, callback) =>
-      send(exchange, routingKey, options, callback, (opts, cb) =>
+      send(exchange, routingKey, content, options, callback, (opts, cb) =>
         channel.publish(exchange, routingKey, content, opts, cb),
       ),
     sendToQueue: (queue, content, options, callback) =>
-      send('', queue, options, callback, (opts, cb) =>
+      send('', queue, content, options, callback, (opts, cb) =>
         channel.sendToQueue(queue, content, opts, cb),
       ),
   };

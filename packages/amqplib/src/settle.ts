@@ -1,17 +1,18 @@
 import {
   ATTR_ERROR_TYPE,
   applySemconvStability,
-  errorType,
-  guard,
   type MessagingTelemetry,
+  type NamedOperation,
 } from '@baton/core';
 import { type Attributes, type Context, type Span, SpanStatusCode } from '@opentelemetry/api';
 import {
   ATTR_DELIVERY_TAG,
   ATTR_SETTLE_MULTIPLE,
   ATTR_SETTLE_REQUEUE,
-  publishDestination,
+  consumeDestination,
+  type ServerAddress,
   SYSTEM,
+  withServer,
 } from './message.js';
 import type { AmqpMessage } from './types.js';
 
@@ -31,6 +32,8 @@ function settleAttributes(
 /** What Baton remembers of an unsettled delivery it traced. */
 export interface DeliveryRecord {
   queue: string;
+  /** The message's destination, as on its process span: its settles are named after it. */
+  destination: string;
   /** The process span's context (consume) or the message's creation context (get). */
   context: Context;
   /** The process span, to put settle events on while it is still open. */
@@ -91,7 +94,18 @@ export class Settler {
     private readonly telemetry: MessagingTelemetry,
     /** The name for channel-wide settles (`ackAll`): the only consumed queue, else `*`. */
     private readonly channelDestination: () => string,
+    private readonly server: () => ServerAddress | undefined,
   ) {}
+
+  private describe(
+    destination: string,
+    operationName: string,
+    attributes?: Attributes,
+  ): NamedOperation {
+    const description: NamedOperation = { system: SYSTEM, destination, operationName };
+    if (attributes !== undefined) description.attributes = attributes;
+    return withServer(description, this.server());
+  }
 
   /** Deliveries Baton tracks as unsettled on this channel. */
   get size(): number {
@@ -101,7 +115,7 @@ export class Settler {
   /** Called for every traced delivery that will need settling, before its handler runs. */
   delivered(
     message: AmqpMessage,
-    record: Pick<DeliveryRecord, 'queue' | 'context' | 'span' | 'recording'>,
+    record: Pick<DeliveryRecord, 'queue' | 'destination' | 'context' | 'span' | 'recording'>,
   ): DeliveryRecord {
     const tag = message.fields.deliveryTag;
     // Tags restart at 1 on a new channel: a recovering wrapper reuses this object.
@@ -196,7 +210,7 @@ export class Settler {
           throw error;
         }
         this.forget(tag, allUpTo);
-        guard('settle telemetry', () => {
+        this.telemetry.diagnostics.guard('settle telemetry', () => {
           if (open) {
             if (allUpTo || requeue !== undefined) {
               span.addEvent(
@@ -208,21 +222,21 @@ export class Settler {
               );
             } else span.addEvent(operationName);
           }
-          this.recordDuration(record.queue, operationName, startMs);
+          this.telemetry.recordOperationDuration(
+            'settle',
+            this.describe(record.destination, operationName),
+            startMs,
+          );
         });
         return;
       }
     }
     const destination =
-      record?.queue ?? publishDestination(message.fields.exchange, message.fields.routingKey);
+      record?.destination ??
+      consumeDestination(message.fields.exchange, message.fields.routingKey, '');
     this.telemetry.clientOperation(
       'settle',
-      {
-        system: SYSTEM,
-        destination,
-        operationName,
-        attributes: settleAttributes(tag, allUpTo, requeue),
-      },
+      this.describe(destination, operationName, settleAttributes(tag, allUpTo, requeue)),
       () => {
         try {
           call();
@@ -256,12 +270,7 @@ export class Settler {
     try {
       this.telemetry.clientOperation(
         'settle',
-        {
-          system: SYSTEM,
-          destination: record.queue,
-          operationName,
-          attributes: settleAttributes(tag, allUpTo, requeue),
-        },
+        this.describe(record.destination, operationName, settleAttributes(tag, allUpTo, requeue)),
         () => {
           throw error;
         },
@@ -272,10 +281,10 @@ export class Settler {
     }
     const span = record.span;
     if (span === undefined || !record.recording) return;
-    guard('settle telemetry', () => {
+    this.telemetry.diagnostics.guard('settle telemetry', () => {
       if (!span.isRecording()) return;
       if (error instanceof Error) span.recordException(error);
-      span.setAttribute(ATTR_ERROR_TYPE, errorType(error));
+      span.setAttribute(ATTR_ERROR_TYPE, this.telemetry.errorType(error));
       span.setStatus({
         code: SpanStatusCode.ERROR,
         message: `${operationName} failed, so RabbitMQ will redeliver this message: ${
@@ -290,20 +299,12 @@ export class Settler {
     if (requeue !== undefined) attributes[ATTR_SETTLE_REQUEUE] = requeue;
     this.telemetry.clientOperation(
       'settle',
-      { system: SYSTEM, destination: this.channelDestination(), operationName, attributes },
+      this.describe(this.channelDestination(), operationName, attributes),
       () => {
         call();
         for (const record of this.unsettled.values()) record.settled = true;
         this.unsettled.clear();
       },
-    );
-  }
-
-  private recordDuration(queue: string, operationName: string, startMs: number): void {
-    this.telemetry.recordOperationDuration(
-      'settle',
-      { system: SYSTEM, destination: queue, operationName },
-      startMs,
     );
   }
 }

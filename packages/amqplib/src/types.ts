@@ -13,7 +13,7 @@ export type AckMode = 'manual' | 'auto';
 /**
  * What a handler failure does under `ackMode: 'auto'`:
  * - `'requeue'`: `reject` with requeue, so the broker delivers the message again, until
- *   the message has been delivered {@link AmqplibOptions.maxDeliveries} times: then it is
+ *   the message has been delivered {@link AmqplibConsumerOptions.maxDeliveries} times: then it is
  *   rejected without requeue (dead-lettered);
  * - `'dead-letter'`: `reject` without requeue at once, so the queue's dead-letter exchange
  *   gets it.
@@ -34,30 +34,55 @@ export interface LagConnection {
   createChannel(): PromiseLike<LagChannel>;
 }
 
-/** What Baton reports through {@link AmqplibOptions.onError}. */
-export interface ConsumerErrorInfo extends ErrorInfo {
-  /**
-   * What failed: `'handle'` the handler (it threw or its promise rejected); `'ack'`,
-   * `'requeue'` or `'dead-letter'` the settle Baton sent after it (e.g. the channel closed
-   * first: RabbitMQ then delivers the message again).
-   */
-  operation: 'handle' | 'ack' | 'requeue' | 'dead-letter';
+/**
+ * What Baton reports through `onError`, extending core's `ErrorInfo`:
+ * - `operation: 'process'`: the handler threw or its promise rejected. In `ackMode: 'auto'`
+ *   Baton then settled the message (see `requeue`); in `'manual'` mode a rejected promise
+ *   is reported here (amqplib ignores a consumer's promise) and the message is yours to
+ *   settle.
+ * - `operation: 'settle'`: an ack or reject Baton sent after the handler could not be sent
+ *   (the channel closed first: RabbitMQ delivers the message again).
+ */
+export interface AmqplibErrorInfo extends ErrorInfo {
+  operation: 'process' | 'settle';
+  /** The message's destination, as on its process span (`{exchange}:{routing key}:{queue}`). */
+  destination: string;
   /** The queue the message was consumed from. */
   queue: string;
   /** amqplib's message, as the handler got it. */
   message: AmqpMessage;
-  /** This delivery's number: 1 for the first (see {@link AmqplibOptions.maxDeliveries}). */
-  deliveryCount: number;
   /**
-   * For `'handle'`, when Baton settled the message: `true` if it was requeued, `false` if it
-   * was rejected without requeue (dead-lettered, or dropped when the queue has no
-   * dead-letter exchange). Absent when the handler had settled the message itself.
+   * This delivery's number, 1 for the first (see {@link AmqplibConsumerOptions.maxDeliveries}),
+   * when known: always in auto mode; in manual mode only from a quorum queue's count.
+   */
+  deliveryCount?: number;
+  /** For `'settle'`: the settle that could not be sent. */
+  operationName?: 'ack' | 'reject';
+  /**
+   * For `'process'` in auto mode, when Baton settled the message: `true` if it was
+   * requeued, `false` if it was rejected without requeue (dead-lettered, or dropped when the
+   * queue has no dead-letter exchange); absent when the handler had settled it itself. For
+   * a `'settle'` reject: whether it was to requeue.
    */
   requeue?: boolean;
 }
 
-/** Options of {@link traceChannel}. Every option is optional. */
-export interface AmqplibOptions extends BatonOptions {
+/** @deprecated Renamed {@link AmqplibErrorInfo}; this alias goes in the next release. */
+export type ConsumerErrorInfo = AmqplibErrorInfo;
+
+/** Options of `traceProducer`. Every option is optional. */
+export interface AmqplibProducerOptions extends BatonOptions {
+  /**
+   * Header stamped with the publish time in ms (AMQP's `timestamp` property is whole
+   * seconds) unless the message already has it; `false` turns it off. The default is the
+   * name the RabbitMQ message-timestamp plugin uses. A consumer reads the same header.
+   * @defaultValue 'timestamp_in_ms'
+   */
+  publishTimeHeader?: string | false;
+}
+
+/** Options of `traceConsumer`. Every option is optional. */
+export interface AmqplibConsumerOptions extends BatonOptions {
   /** See {@link AckMode}. @defaultValue 'manual' */
   ackMode?: AckMode;
   /** See {@link FailureMode}; only used with `ackMode: 'auto'`. @defaultValue 'requeue' */
@@ -72,32 +97,45 @@ export interface AmqplibOptions extends BatonOptions {
    */
   maxDeliveries?: number;
   /**
-   * With `ackMode: 'auto'`: told about every handler failure and every settle that could not
-   * be sent. Baton keeps consuming either way; errors this function throws are ignored.
+   * Told about every handler failure Baton sees (auto mode, and rejected handler promises
+   * in manual mode) and every settle Baton could not send. Baton keeps consuming either way;
+   * errors this function throws are reported once through `diag` and ignored.
    * @defaultValue one `diag` warning per kind of failure
    * @example
-   * onError: (error, { operation, queue, deliveryCount }) =>
-   *   logger.error({ err: error, operation, queue, deliveryCount }, 'message failed'),
+   * onError: (error, { operation, destination, deliveryCount }) =>
+   *   logger.error({ err: error, operation, destination, deliveryCount }, 'message failed'),
    */
-  onError?(error: unknown, info: ConsumerErrorInfo): void;
-  /**
-   * Header stamped with the publish time in ms (AMQP's `timestamp` property is whole
-   * seconds) unless the message already has it; `false` turns it off. The default is the
-   * name the RabbitMQ message-timestamp plugin uses.
-   * @defaultValue 'timestamp_in_ms'
-   */
+  onError?(error: unknown, info: AmqplibErrorInfo): void;
+  /** The publish-time header to read for `baton.consumer.time_in_queue`. @defaultValue 'timestamp_in_ms' */
   publishTimeHeader?: string | false;
   /**
-   * Enables the `baton.consumer.lag` gauge: Baton opens ONE channel of its own on this
-   * connection and reads the message count of every queue this channel consumes with
-   * `checkQueue`, at most once per {@link AmqplibOptions.lagIntervalMs}.
+   * Enables the `baton.consumer.lag` gauge (and `lag` in `healthOf`): Baton opens ONE
+   * channel of its own on this connection and reads the message count of every queue this
+   * channel consumes with `checkQueue`, at most once per {@link lagIntervalMs}.
    *
    * @example
-   * const channel = traceChannel(await connection.createChannel(), { lagConnection: connection });
+   * const channel = traceConsumer(await connection.createChannel(), { lagConnection: connection });
    */
   lagConnection?: LagConnection;
   /** Least time between two queue depth reads. @defaultValue 10_000 */
   lagIntervalMs?: number;
+}
+
+/** Options of `traceChannel`: those of `traceProducer` and `traceConsumer`. */
+export interface AmqplibOptions extends AmqplibProducerOptions, AmqplibConsumerOptions {
+  onError?(error: unknown, info: AmqplibErrorInfo): void;
+}
+
+/** Options of `traceHandler`. Every option is optional. */
+export interface TraceHandlerOptions extends BatonOptions {
+  /**
+   * The queue the handler consumes: the last part of the process span's destination
+   * (`{exchange}:{routing key}:{queue}`). Without it the destination is
+   * `{exchange}:{routing key}`.
+   */
+  queue?: string;
+  /** The publish-time header to read for `baton.consumer.time_in_queue`. @defaultValue 'timestamp_in_ms' */
+  publishTimeHeader?: string | false;
 }
 
 /** The fields of a delivery that Baton reads (amqplib's `Message`, typed structurally). */
@@ -112,6 +150,7 @@ export interface AmqpMessage {
   properties: {
     headers?: Record<string, unknown> | undefined;
     messageId?: unknown;
+    /** AMQP's own conversation id: `messaging.message.conversation_id` (never changed). */
     correlationId?: unknown;
     timestamp?: unknown;
   };

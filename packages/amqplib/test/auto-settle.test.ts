@@ -1,6 +1,6 @@
 import { diag, SpanKind } from '@opentelemetry/api';
 import { describe, expect, it, vi } from 'vitest';
-import type { AmqpMessage, ConsumerErrorInfo } from '../src/index.js';
+import type { AmqplibErrorInfo, AmqpMessage } from '../src/index.js';
 import { FakeChannel } from './fake-channel.js';
 import { useTracedChannels } from './traced.js';
 
@@ -8,10 +8,10 @@ const { wrap, ofKind, eventsOf, roundTrip } = useTracedChannels();
 
 describe('traceChannel consume (ackMode auto)', () => {
   const reported = () => {
-    const reports: Array<{ error: unknown; info: ConsumerErrorInfo }> = [];
+    const reports: Array<{ error: unknown; info: AmqplibErrorInfo }> = [];
     return {
       reports,
-      onError: (error: unknown, info: ConsumerErrorInfo) => reports.push({ error, info }),
+      onError: (error: unknown, info: AmqplibErrorInfo) => reports.push({ error, info }),
     };
   };
 
@@ -31,8 +31,16 @@ describe('traceChannel consume (ackMode auto)', () => {
     expect(eventsOf('ack')).toHaveLength(1);
     expect(eventsOf('reject')).toHaveLength(1);
     expect(
-      reports.map(({ error, info }) => [(error as Error).message, info.operation, info.requeue]),
-    ).toEqual([['nope', 'handle', true]]);
+      reports.map(({ error, info }) => [
+        (error as Error).message,
+        info.operation,
+        info.requeue,
+        info.destination,
+        info.queue,
+        info.deliveryCount,
+      ]),
+    ).toEqual([['nope', 'process', true, 'jobs', 'jobs', 1]]);
+    expect(reports[0]?.info.message.content.toString()).toBe('async failure');
   });
 
   it('rejects without requeue in dead-letter mode, also for a synchronous throw', async () => {
@@ -111,9 +119,13 @@ describe('traceChannel consume (ackMode auto)', () => {
     });
     await expect(raw.deliver(roundTrip(channel, raw))).resolves.toBeUndefined();
     expect(raw.settles).toEqual([]);
-    expect(reports.map(({ error, info }) => [(error as Error).message, info.operation])).toEqual([
-      ['Channel closed', 'ack'],
-    ]);
+    expect(
+      reports.map(({ error, info }) => [
+        (error as Error).message,
+        info.operation,
+        info.operationName,
+      ]),
+    ).toEqual([['Channel closed', 'settle', 'ack']]);
   });
 
   it('never acks a delivery of a replaced channel: its tag may name another delivery now', async () => {
@@ -130,9 +142,9 @@ describe('traceChannel consume (ackMode auto)', () => {
     releases[0]?.();
     await pending;
     expect(raw.settles).toEqual([]);
-    expect(reports.map(({ error, info }) => [(error as Error).name, info.operation])).toEqual([
-      ['ChannelClosedError', 'ack'],
-    ]);
+    expect(
+      reports.map(({ error, info }) => [(error as Error).name, info.operation, info.operationName]),
+    ).toEqual([['ChannelClosedError', 'settle', 'ack']]);
     releases[1]?.();
     await next;
     expect(raw.settles).toEqual([{ op: 'ack', tag: 1, allUpTo: undefined }]);
@@ -149,7 +161,7 @@ describe('traceChannel consume (ackMode auto)', () => {
     raw.deliver(roundTrip(quiet, raw));
     // Two failures, one warning (this file's first handler failure without onError).
     const handlerWarnings = warn.mock.calls.filter(([text]) =>
-      String(text).includes('a handler failed on queue jobs'),
+      String(text).startsWith('@baton/amqplib: process failed'),
     );
     expect(handlerWarnings).toHaveLength(1);
     expect(raw.settles.map((s) => s.op)).toEqual(['reject', 'reject']);

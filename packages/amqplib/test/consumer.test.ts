@@ -4,7 +4,7 @@ import { METRIC_OPERATION_DURATION } from '@baton/core';
 import { sumMetric } from '@baton/testing';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { describe, expect, it, vi } from 'vitest';
-import { type AmqpMessage, traceChannel } from '../src/index.js';
+import { type AmqplibErrorInfo, type AmqpMessage, traceChannel } from '../src/index.js';
 import { FakeChannel } from './fake-channel.js';
 import { useTracedChannels } from './traced.js';
 
@@ -43,6 +43,25 @@ describe('traceChannel consume (manual settling)', () => {
     expect(process?.attributes['error.type']).toBe('TypeError');
   });
 
+  it('reports a rejected handler promise through onError instead of leaving it unhandled, and leaves the message to the handler', async () => {
+    const raw = new FakeChannel();
+    const reports: Array<[unknown, AmqplibErrorInfo]> = [];
+    const channel = wrap(raw, { onError: (error, info) => reports.push([error, info]) });
+    const failure = new RangeError('async failure');
+    await channel.consume('jobs', async () => {
+      throw failure;
+    });
+    const msg = roundTrip(channel, raw);
+    await expect(raw.deliver(msg)).resolves.toBeUndefined();
+    expect(reports).toEqual([
+      [failure, { operation: 'process', destination: 'jobs', queue: 'jobs', message: msg }],
+    ]);
+    expect(raw.settles).toEqual([]);
+    const [process] = ofKind(SpanKind.CONSUMER);
+    expect(process?.status.code).toBe(SpanStatusCode.ERROR);
+    expect(process?.attributes['error.type']).toBe('RangeError');
+  });
+
   it('records a settle inside the handler as an event and a later one as a span', async () => {
     const raw = new FakeChannel();
     const channel = wrap(raw);
@@ -63,7 +82,7 @@ describe('traceChannel consume (manual settling)', () => {
     const laterProcess = ofKind(SpanKind.CONSUMER)[1];
     expect(reject?.kind).toBe(SpanKind.CLIENT);
     expect(reject?.parentSpanContext?.spanId).toBe(laterProcess?.spanContext().spanId);
-    expect(reject?.attributes['messaging.rabbitmq.settle.requeue']).toBe(false);
+    expect(reject?.attributes['baton.rabbitmq.settle.requeue']).toBe(false);
     const points = await telemetry().metricPoints();
     expect(
       sumMetric(points, METRIC_OPERATION_DURATION, { 'messaging.operation.name': 'ack' }),

@@ -90,6 +90,7 @@ export class FakeChannel extends EventEmitter {
       properties: {
         headers: { ...(published?.options?.headers as Record<string, unknown> | undefined) },
         messageId: published?.options?.messageId,
+        correlationId: published?.options?.correlationId,
         timestamp: published?.options?.timestamp,
       },
     } satisfies AmqpMessage;

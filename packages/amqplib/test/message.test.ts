@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   brokerDeliveryCount,
+  consumeDestination,
   creationTimeMs,
   describeDelivery,
   publishDestination,
@@ -22,11 +23,22 @@ const message = (
   properties,
 });
 
-describe('publishDestination', () => {
-  it('names the default exchange amq.default and joins exchange and routing key', () => {
-    expect(publishDestination('', 'jobs')).toBe('amq.default:jobs');
+describe('destination names (semconv RabbitMQ page)', () => {
+  it('names a publish {exchange}:{routing key}, either alone, or amq.default', () => {
+    expect(publishDestination('', 'jobs')).toBe('jobs'); // sendToQueue('jobs')
     expect(publishDestination('users', 'user.created')).toBe('users:user.created');
     expect(publishDestination('fanout', '')).toBe('fanout');
+    expect(publishDestination('', '')).toBe('amq.default');
+  });
+
+  it('names a delivery {exchange}:{routing key}:{queue}, empty parts and a repeated queue name left out', () => {
+    expect(consumeDestination('users', 'user.created', 'mailer')).toBe('users:user.created:mailer');
+    expect(consumeDestination('', 'jobs', 'jobs')).toBe('jobs'); // sendToQueue('jobs')
+    expect(consumeDestination('direct', 'jobs', 'jobs')).toBe('direct:jobs');
+    expect(consumeDestination('fanout', '', 'audit')).toBe('fanout:audit');
+    expect(consumeDestination('', 'dlq', 'parked')).toBe('dlq:parked');
+    expect(consumeDestination('users', 'user.created', '')).toBe('users:user.created');
+    expect(consumeDestination('', '', '')).toBe('amq.default');
   });
 });
 
@@ -90,32 +102,48 @@ describe('describeDelivery', () => {
         },
         { redelivered: true },
       ),
-      'work',
-      'timestamp_in_ms',
+      { queue: 'work', timeHeader: 'timestamp_in_ms' },
     );
     expect(described).toMatchObject({
       system: 'rabbitmq',
-      destination: 'work',
+      destination: 'users:created:work',
       messageId: 'm-9',
       deliveryCount: 4,
       attributes: {
         'messaging.rabbitmq.message.delivery_tag': 7,
-        'messaging.rabbitmq.message.redelivered': true,
+        'baton.rabbitmq.message.redelivered': true,
         'messaging.rabbitmq.destination.routing_key': 'created',
-        'messaging.rabbitmq.message.death_count': 3,
-        'messaging.rabbitmq.message.first_death_reason': 'rejected',
+        'baton.rabbitmq.message.death_count': 3,
+        'baton.rabbitmq.message.first_death_reason': 'rejected',
       },
     });
+    expect(described.conversationId).toBeUndefined();
+  });
+
+  it("takes AMQP's correlationId property as the conversation id, and the message for hooks", () => {
+    const msg = message({ correlationId: 'rpc-42' });
+    const described = describeDelivery(msg, {
+      queue: 'work',
+      timeHeader: false,
+      server: { serverAddress: '10.0.0.7', serverPort: 5672 },
+    });
+    expect(described.conversationId).toBe('rpc-42');
+    expect(described.message).toBe(msg);
+    expect(described.serverAddress).toBe('10.0.0.7');
+    expect(described.serverPort).toBe(5672);
   });
 
   it('describes a message with no properties at all', () => {
-    const described = describeDelivery(message({}, { routingKey: '' }), 'q', 'timestamp_in_ms');
+    const described = describeDelivery(message({}, { routingKey: '' }), {
+      queue: 'q',
+      timeHeader: 'timestamp_in_ms',
+    });
     expect(described.messageId).toBeUndefined();
     expect(described.timestampMs).toBeUndefined();
     expect(described.deliveryCount).toBeUndefined();
     expect(described.attributes).toEqual({
       'messaging.rabbitmq.message.delivery_tag': 7,
-      'messaging.rabbitmq.message.redelivered': false,
+      'baton.rabbitmq.message.redelivered': false,
     });
   });
 });
@@ -135,15 +163,16 @@ describe('own headers only', () => {
       'x-death': [{ count: 4 }],
       timestamp_in_ms: 1000,
     });
-    const described = describeDelivery(message({ headers }), 'q', 'timestamp_in_ms');
+    const described = describeDelivery(message({ headers }), {
+      queue: 'q',
+      timeHeader: 'timestamp_in_ms',
+    });
     expect(Object.keys(described.headers ?? {})).toEqual([]);
     expect(described.headers?.traceparent).toBeUndefined();
     expect(described.deliveryCount).toBeUndefined();
     expect(described.timestampMs).toBeUndefined();
-    expect(described.attributes).not.toHaveProperty('messaging.rabbitmq.message.death_count');
-    expect(described.attributes).not.toHaveProperty(
-      'messaging.rabbitmq.message.first_death_reason',
-    );
+    expect(described.attributes).not.toHaveProperty('baton.rabbitmq.message.death_count');
+    expect(described.attributes).not.toHaveProperty('baton.rabbitmq.message.first_death_reason');
   });
 
   it('keeps the own headers of such an object, and ignores inherited x-death counts', () => {
@@ -153,12 +182,12 @@ describe('own headers only', () => {
       Object.setPrototypeOf({ reason: 'rejected' }, { count: 50 }),
       { count: 2 },
     ];
-    const described = describeDelivery(message({ headers }), 'q', false);
+    const described = describeDelivery(message({ headers }), { queue: 'q', timeHeader: false });
     expect({ ...described.headers }).toEqual({
       'x-correlation-id': 'own',
       'x-death': headers['x-death'],
     });
-    expect(described.attributes?.['messaging.rabbitmq.message.death_count']).toBe(2);
+    expect(described.attributes?.['baton.rabbitmq.message.death_count']).toBe(2);
   });
 });
 

@@ -60,7 +60,7 @@ describe('traceChannel publish', () => {
       c.published[0]?.options?.headers as Record<string, unknown> | undefined;
     expect(headersOf(raw)?.timestamp_in_ms).toBe('42');
     expect(headersOf(off)).not.toHaveProperty('timestamp_in_ms');
-    expect(sends()[0]?.name).toBe('send amq.default:q');
+    expect(sends()[0]?.name).toBe('send q');
   });
 
   it('returns the client boolean unchanged, so back-pressure works as without Baton', () => {

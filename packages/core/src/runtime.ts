@@ -137,6 +137,26 @@ export class TelemetryRuntime {
     }
   }
 
+  /**
+   * Adds `count` to a message counter without a duration (a pull that delivered messages
+   * to the application: semconv counts a delivery once, at receive when it is instrumented).
+   */
+  count(
+    counter: 'sent' | 'consumed',
+    operation: Pick<FinishedOperation, 'description' | 'operationName' | 'operationType'>,
+    count: number,
+    context: Context,
+  ): void {
+    if (!this.options.metrics) return;
+    const attributes = this.attributesOf(
+      operation.description,
+      operation.operationName,
+      operation.operationType,
+    ).message;
+    this.instruments.get()[counter].add(count, attributes);
+    if (metricListeners.length > 0) this.notify(counter, count, attributes, context);
+  }
+
   /** Records `baton.consumer.time_in_queue` for a message whose processing starts now. */
   recordTimeInQueue(
     description: MessageDescription,

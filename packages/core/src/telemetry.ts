@@ -112,6 +112,27 @@ export class MessagingTelemetry {
     );
   }
 
+  /**
+   * Counts messages a pull (`receive`, e.g. AMQP `get`) delivered to the application in
+   * `messaging.client.consumed.messages`. Semconv counts each delivery once: at receive
+   * when the receive is instrumented, else at process; so call this only for messages no
+   * process span will count.
+   */
+  recordConsumed(
+    description: NamedOperation,
+    count: number,
+    context: Context = activeContext(),
+  ): void {
+    this.diagnostics.guard('consumed metrics', () =>
+      this.runtime.count(
+        'consumed',
+        { description, operationName: description.operationName, operationType: 'receive' },
+        count,
+        context,
+      ),
+    );
+  }
+
   /** See {@link createContext}. */
   createContext(description: MessageDescription, parent: Context = activeContext()): Context {
     return createContext(this.runtime, description, parent);

@@ -353,6 +353,30 @@ describe('MessagingTelemetry.publish / process', () => {
     expect(ack?.histogram?.min).toBeGreaterThanOrEqual(0.001);
   });
 
+  it('counts messages a pull delivered as consumed, with the receive operation name and no duration', async () => {
+    const baton = make();
+    const records: MetricRecord[] = [];
+    const remove = addMetricListener((record) => records.push(record));
+    baton.recordConsumed({ system: 'test', destination: 'q', operationName: 'receive' }, 1);
+    remove();
+    const points = await telemetry.metricPoints();
+    const consumed = points.filter((p) => p.name === 'messaging.client.consumed.messages');
+    expect(consumed.map((p) => [p.value, p.attributes])).toEqual([
+      [
+        1,
+        {
+          'messaging.system': 'test',
+          'messaging.operation.name': 'receive',
+          'messaging.destination.name': 'q',
+        },
+      ],
+    ]);
+    expect(points.filter((p) => p.name === 'messaging.client.operation.duration')).toEqual([]);
+    expect(records.map((r) => [r.name, r.value])).toEqual([
+      ['messaging.client.consumed.messages', 1],
+    ]);
+  });
+
   it('reaches each batch message context through the native message object', () => {
     const baton = make();
     const natives = [{ n: 1 }, { n: 2 }];

@@ -1,14 +1,20 @@
 // The rest of the public surface as users call it, type-checked only (no Kafka broker and
 // no Redis Cluster here): if one of these stops compiling under the user's strict settings,
 // the smoke test says so.
-import { traceChannel } from '@baton/amqplib';
+import {
+  healthOf,
+  traceConsumer as traceAmqpConsumer,
+  traceProducer as traceAmqpProducer,
+  traceChannel,
+  traceHandler,
+} from '@baton/amqplib';
 import { activeContext, edgeContext, runWithContext } from '@baton/core';
 import { createEventBus } from '@baton/event-emitter';
 import { traceProducer as traceRedisProducer } from '@baton/ioredis';
 import { runInMessageContext, traceConsumer, traceProducer } from '@baton/kafkajs';
 import { batonMixin, correlationFields } from '@baton/pino';
 import { createTestTelemetry, waitFor } from '@baton/testing';
-import type { Channel, ConfirmChannel } from 'amqplib';
+import type { Channel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { Cluster, Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { pino } from 'pino';
@@ -20,6 +26,14 @@ export const clusterProducer = (cluster: Cluster) => traceRedisProducer(cluster)
 
 export const channels = (channel: Channel, confirm: ConfirmChannel) =>
   [traceChannel(channel), traceChannel(confirm)] as const;
+export const amqpVerbs = (channel: Channel, confirm: ConfirmChannel) => {
+  const consumer: Channel = traceAmqpConsumer(channel, { ackMode: 'auto', onError: () => {} });
+  const producer: ConfirmChannel = traceAmqpProducer(confirm);
+  const onMessage = traceHandler((msg: ConsumeMessage | null) => msg?.content.length, {
+    queue: 'orders',
+  });
+  return { consumer, producer, onMessage, health: healthOf(consumer) };
+};
 
 export async function kafka(client: Kafka): Promise<void> {
   const producer = traceProducer(client.producer());

@@ -1,4 +1,4 @@
-import { traceChannel } from '@baton/amqplib';
+import { type AmqplibErrorInfo, traceConsumer, traceProducer } from '@baton/amqplib';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import amqp, { type Channel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import type { BusFactoryOptions, DemoBus, Payload } from '../bus.js';
@@ -40,15 +40,15 @@ export async function createRabbitMqBus(options: BusFactoryOptions): Promise<Dem
   });
   const exchange = options.namespace;
   const retryExchange = `${options.namespace}.retry`;
-  const producer: ConfirmChannel = traceChannel(await connection.createConfirmChannel());
+  const producer: ConfirmChannel = traceProducer(await connection.createConfirmChannel());
   await producer.assertExchange(exchange, 'topic', { durable: false, autoDelete: true });
   await producer.assertExchange(retryExchange, 'direct', { durable: false, autoDelete: true });
   const consumers: Array<{ channel: Channel; tag: string }> = [];
   // Baton reports settles it could not send (the connection went): those messages come back.
-  const onError = (error: unknown, info: { operation: string; queue: string }) => {
-    if (info.operation === 'handle') return; // the services log their own failures
+  const onError = (error: unknown, info: AmqplibErrorInfo) => {
+    if (info.operation === 'process') return; // the services log their own failures
     const reason = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`rabbitmq: ${info.operation} failed on ${info.queue}: ${reason}\n`);
+    process.stderr.write(`rabbitmq: ${info.operationName} failed on ${info.queue}: ${reason}\n`);
   };
   // A confirmed copy of a message that failed too often, in the queue's parking queue.
   const park = (msg: ConsumeMessage, deadQueue: string) =>
@@ -77,7 +77,7 @@ export async function createRabbitMqBus(options: BusFactoryOptions): Promise<Dem
       const queue = `${options.namespace}.${group}.${event}`;
       const retryQueue = `${queue}.retry`;
       const deadQueue = `${queue}.dead`;
-      const channel = traceChannel(await connection.createChannel(), {
+      const channel = traceConsumer(await connection.createChannel(), {
         ackMode: 'auto',
         failureMode: 'dead-letter',
         onError,

@@ -207,7 +207,8 @@ export const SYSTEMS: Readonly<Record<string, SystemSpec>> = {
         on: ['send', 'receive', 'process'],
         requirement: 'conditional',
         source: 'semconv',
-        description: 'The routing key, when not empty.',
+        description:
+          'The routing key, when not empty (also a part of the destination name: `{exchange}:{routing key}`, `{exchange}:{routing key}:{queue}` on the consumer side).',
       },
       {
         key: 'messaging.rabbitmq.message.delivery_tag',
@@ -222,7 +223,8 @@ export const SYSTEMS: Readonly<Record<string, SystemSpec>> = {
         on: ['receive', 'process'],
         requirement: 'conditional',
         source: 'baton',
-        description: "AMQP's `redelivered` flag.",
+        description:
+          "AMQP's `redelivered` flag, on every delivery (`true` after a requeue or a closed channel).",
       },
       {
         key: 'baton.rabbitmq.message.death_count',
@@ -250,7 +252,8 @@ export const SYSTEMS: Readonly<Record<string, SystemSpec>> = {
         on: ['settle'],
         requirement: 'conditional',
         source: 'baton',
-        description: 'A nack/reject that requeues (also on settle events of process spans).',
+        description:
+          'Whether a nack/reject requeues the message (also on settle events of process spans).',
       },
     ],
   },

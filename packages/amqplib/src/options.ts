@@ -1,0 +1,57 @@
+import type { Diagnostics } from '@baton/core';
+import { DEFAULT_PUBLISH_TIME_HEADER } from './message.js';
+import type { AckMode, AmqplibOptions, FailureMode } from './types.js';
+
+/** The defaults of the options the amqplib entry points add to `BatonOptions`. */
+export const DEFAULT_AMQPLIB_OPTIONS = Object.freeze({
+  ackMode: 'manual' as AckMode,
+  failureMode: 'requeue' as FailureMode,
+  maxDeliveries: 5,
+  publishTimeHeader: DEFAULT_PUBLISH_TIME_HEADER as string | false,
+});
+
+export interface ResolvedAmqplibOptions {
+  ackMode: AckMode;
+  failureMode: FailureMode;
+  maxDeliveries: number;
+  publishTimeHeader: string | false;
+}
+
+/**
+ * Merges the amqplib options over {@link DEFAULT_AMQPLIB_OPTIONS} once. A bad value falls
+ * back to its default with one warning per option (core checks the `BatonOptions`).
+ */
+export function resolveAmqplibOptions(
+  options: AmqplibOptions | undefined,
+  diagnostics: Diagnostics,
+): ResolvedAmqplibOptions {
+  const resolved: ResolvedAmqplibOptions = { ...DEFAULT_AMQPLIB_OPTIONS };
+  if (!options || typeof options !== 'object') return resolved;
+  const invalid = (name: string, value: unknown) =>
+    diagnostics.reportOnce(
+      `option ${name}`,
+      `ignoring invalid option ${name}=${String(value)}; using the default`,
+      undefined,
+    );
+  const { ackMode, failureMode, maxDeliveries: max, publishTimeHeader: header } = options;
+  if (ackMode !== undefined) {
+    if (ackMode === 'manual' || ackMode === 'auto') resolved.ackMode = ackMode;
+    else invalid('ackMode', ackMode);
+  }
+  if (failureMode !== undefined) {
+    if (failureMode === 'requeue' || failureMode === 'dead-letter') {
+      resolved.failureMode = failureMode;
+    } else invalid('failureMode', failureMode);
+  }
+  if (max !== undefined) {
+    if (max === Infinity || (typeof max === 'number' && Number.isInteger(max) && max > 0)) {
+      resolved.maxDeliveries = max;
+    } else invalid('maxDeliveries', max);
+  }
+  if (header !== undefined) {
+    if (header === false || (typeof header === 'string' && header !== '')) {
+      resolved.publishTimeHeader = header;
+    } else invalid('publishTimeHeader', header);
+  }
+  return resolved;
+}
