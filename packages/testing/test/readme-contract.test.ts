@@ -9,6 +9,7 @@ const root = join(import.meta.dirname, '..', '..', '..');
 // that the conformance suite enforces (`npm run docs` rewrites them), so docs cannot drift.
 const READMES: Record<string, string[]> = {
   'packages/core/README.md': ['attributes', 'metrics'],
+  'packages/ioredis/README.md': ['attributes system=redis', 'metrics'],
 };
 
 describe('README tables generated from the telemetry contract', () => {
