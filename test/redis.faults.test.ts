@@ -1,8 +1,8 @@
 import {
   type ConsumerErrorInfo,
-  createGroupConsumer,
-  type GroupConsumer,
-  type GroupConsumerOptions,
+  createConsumer,
+  type StreamConsumer,
+  type StreamConsumerOptions,
   type StreamEntry,
   traceProducer,
 } from '@baton/ioredis';
@@ -26,7 +26,7 @@ describe.skipIf(!url || !canStartRedis).each(REDIS_CLIENTS)(
   (variant) => {
     let own: OwnRedis;
     let clients: Redis[];
-    let consumers: GroupConsumer[];
+    let consumers: StreamConsumer[];
     let errors: Array<{ error: unknown; info: ConsumerErrorInfo }>;
     let stream: string;
     let cleanUp: Array<() => Promise<unknown>>;
@@ -59,10 +59,10 @@ describe.skipIf(!url || !canStartRedis).each(REDIS_CLIENTS)(
       clients.push(client);
       return client;
     };
-    const startConsumer = async (redis: Redis, options: Partial<GroupConsumerOptions>) => {
-      const consumer = createGroupConsumer(redis, {
+    const startConsumer = async (redis: Redis, options: Partial<StreamConsumerOptions>) => {
+      const consumer = createConsumer(redis, {
         stream,
-        group,
+        consumerGroup: group,
         createGroup: true,
         groupStartId: '0',
         claimIdleMs: 600_000, // no XAUTOCLAIM round may bring an entry back in these tests
@@ -73,13 +73,13 @@ describe.skipIf(!url || !canStartRedis).each(REDIS_CLIENTS)(
       await consumer.start();
       return consumer;
     };
-    const readErrors = () => errors.filter((e) => e.info.operation === 'read');
+    const readErrors = () => errors.filter((e) => e.info.operation === 'receive');
 
     it('recreates the group Redis lost in a restart and handles every entry sent after it', async () => {
       const redis = connect(own.url);
       const handled = new Set<number>();
       await startConsumer(redis, {
-        eachEntry: (e) => void handled.add(Number(e.fields.n!.toString())),
+        eachMessage: (e) => void handled.add(Number(e.fields.n!.toString())),
       });
       const producerClient = connect(own.url);
       const producer = traceProducer(producerClient);
@@ -95,7 +95,7 @@ describe.skipIf(!url || !canStartRedis).each(REDIS_CLIENTS)(
       const sendLoop = (async () => {
         while (sending) {
           const n = next++;
-          const sent = producer.add(stream, { n: String(n) }).then(
+          const sent = producer.xadd(stream, '*', 'n', String(n)).then(
             () => {
               if (server !== 'down') repliedBy.set(n, server);
             },
@@ -143,7 +143,7 @@ describe.skipIf(!url || !canStartRedis).each(REDIS_CLIENTS)(
       const handled: string[] = [];
       await startConsumer(redis, {
         createGroup: false,
-        eachEntry: (e) => void handled.push(e.fields.n!.toString()),
+        eachMessage: (e) => void handled.push(e.fields.n!.toString()),
       });
       // Redis counts the NOGROUP replies it sends (per server, since it started).
       const noGroupErrors = async () => {
@@ -157,7 +157,7 @@ describe.skipIf(!url || !canStartRedis).each(REDIS_CLIENTS)(
       });
       expect(errors).toHaveLength(1);
       expect(String(errors[0]?.error)).toMatch(/consumer group faults .* does not exist/);
-      expect(errors[0]?.info.operation).toBe('read');
+      expect(errors[0]?.info.operation).toBe('receive');
       await redis.xgroup('CREATE', stream, group, '$');
       await redis.xadd(stream, '*', 'n', 'after');
       await waitFor(() => handled.includes('after'), { message: 'the entry handled' });
@@ -173,7 +173,7 @@ describe.skipIf(!url || !canStartRedis).each(REDIS_CLIENTS)(
       redis.on('reconnecting', () => {
         reconnects += 1;
       });
-      const consumer = await startConsumer(redis, { eachEntry: () => {} });
+      const consumer = await startConsumer(redis, { eachMessage: () => {} });
       await own.kill();
       await waitFor(() => reconnects >= 3, { message: 'three reconnect attempts' });
       let stopped = false;
@@ -208,7 +208,7 @@ describe.skipIf(!url || !canStartRedis).each(REDIS_CLIENTS)(
       // The name marks this test's connections in the shared Redis's CLIENT LIST.
       const redis = connect(proxy.url, { connectionName: stream });
       const seen: StreamEntry[] = [];
-      await startConsumer(redis, { blockMs: 60_000, eachEntry: (e) => void seen.push(e) });
+      await startConsumer(redis, { blockMs: 60_000, eachMessage: (e) => void seen.push(e) });
       const blocked = async () =>
         String(await direct.client('LIST'))
           .split('\n')

@@ -1,11 +1,11 @@
 import {
-  createGroupConsumer,
+  createConsumer,
   DEAD_LETTER_FIELDS,
-  type GroupConsumer,
+  type StreamConsumer,
   type StreamEntry,
-  traceEntryHandler,
+  traceHandler,
 } from '@baton/ioredis';
-import { createTestTelemetry, type TestTelemetry, waitFor } from '@baton/testing';
+import { assertContract, createTestTelemetry, type TestTelemetry, waitFor } from '@baton/testing';
 import { SpanKind } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -27,7 +27,7 @@ describe.skipIf(!url).each(REDIS_CLIENTS)('@baton/ioredis entry fields with $nam
   let redis: Redis;
   let telemetry: TestTelemetry;
   let stream: string;
-  let consumers: GroupConsumer[];
+  let consumers: StreamConsumer[];
   const group = 'fields';
 
   beforeAll(() => {
@@ -51,13 +51,13 @@ describe.skipIf(!url).each(REDIS_CLIENTS)('@baton/ioredis entry fields with $nam
     tracerProvider: telemetry.tracerProvider,
     meterProvider: telemetry.meterProvider,
     stream,
-    group,
+    consumerGroup: group,
     createGroup: true,
     groupStartId: '0',
     claimIdleMs: 60_000,
     onError: () => {},
   });
-  const started = async (consumer: GroupConsumer) => {
+  const started = async (consumer: StreamConsumer) => {
     consumers.push(consumer);
     await consumer.start();
   };
@@ -65,7 +65,7 @@ describe.skipIf(!url).each(REDIS_CLIENTS)('@baton/ioredis entry fields with $nam
 
   it('hands the handler the exact bytes of every payload field, repeated names included', async () => {
     const seen: Array<StreamEntry<Buffer>> = [];
-    await started(createGroupConsumer(redis, { ...common(), eachEntry: (e) => void seen.push(e) }));
+    await started(createConsumer(redis, { ...common(), eachMessage: (e) => void seen.push(e) }));
     await redis.xadd(stream, '*', 'body', BINARY, BINARY_NAME, 'v', 'body', 'second');
     await waitFor(() => seen.length === 1);
     const [entry] = seen;
@@ -80,10 +80,10 @@ describe.skipIf(!url).each(REDIS_CLIENTS)('@baton/ioredis entry fields with $nam
   it('hands the handler UTF-8 strings when fieldEncoding is utf8', async () => {
     const seen: Array<StreamEntry<string>> = [];
     await started(
-      createGroupConsumer(redis, {
+      createConsumer(redis, {
         ...common(),
         fieldEncoding: 'utf8',
-        eachEntry: (entry) => void seen.push(entry),
+        eachMessage: (entry) => void seen.push(entry),
       }),
     );
     await redis.xadd(stream, '*', 'text', 'naïve ☃', 'binary', BINARY);
@@ -91,16 +91,25 @@ describe.skipIf(!url).each(REDIS_CLIENTS)('@baton/ioredis entry fields with $nam
     expect(seen[0]?.fields).toEqual({ text: 'naïve ☃', binary: BINARY.toString('utf8') });
   });
 
-  it('dead-letters a byte-identical copy of the entry, then adds the context it lacked and the reason', async () => {
-    await started(
-      createGroupConsumer(redis, {
-        ...common(),
-        maxDeliveries: 1,
-        eachEntry: () => {
-          throw new Error('poison');
-        },
-      }),
-    );
+  const poisoned = () =>
+    createConsumer(redis, {
+      ...common(),
+      maxDeliveries: 1,
+      eachMessage: () => {
+        throw new Error('poison');
+      },
+    });
+  const deadLetter = () =>
+    waitFor(async () => (await redis.xrangeBuffer(`${stream}:dead-letter`, '-', '+'))[0]?.[1], {
+      message: 'the dead-letter entry',
+    });
+  const deadLetterSend = () =>
+    waitFor(() => telemetry.spans().find((s) => s.name === `send ${stream}:dead-letter`), {
+      message: 'the dead-letter send span',
+    });
+
+  it('dead-letters a byte-identical copy of the entry, then the reason, in a CLIENT send linked to its creation', async () => {
+    await started(poisoned());
     const parent = traceparent(TRACE_A, 'b7ad6b7169203331');
     const id = await redis.xadd(
       stream,
@@ -114,18 +123,12 @@ describe.skipIf(!url).each(REDIS_CLIENTS)('@baton/ioredis entry fields with $nam
       'TraceParent',
       parent,
     );
-    const dead = await waitFor(
-      async () => (await redis.xrangeBuffer(`${stream}:dead-letter`, '-', '+'))[0]?.[1],
-      { message: 'the dead-letter entry' },
-    );
+    const dead = await deadLetter();
     const [, original] = (await redis.xrangeBuffer(stream, '-', '+'))[0]!;
     expect(dead.slice(0, original!.length)).toEqual(original);
     const added = dead.slice(original!.length).map((part) => part.toString());
-    const names = added.filter((_, i) => i % 2 === 0);
-    // The entry had a traceparent (kept as it was) and no correlation id: the dead-letter
-    // send adds the correlation id the failed handler ran with.
-    expect(names).toEqual([
-      'x-correlation-id',
+    // The entry keeps its own creation context: nothing but the reason is added.
+    expect(added.filter((_, i) => i % 2 === 0)).toEqual([
       DEAD_LETTER_FIELDS.reason,
       DEAD_LETTER_FIELDS.stream,
       DEAD_LETTER_FIELDS.id,
@@ -135,12 +138,35 @@ describe.skipIf(!url).each(REDIS_CLIENTS)('@baton/ioredis entry fields with $nam
     ]);
     expect(added[added.indexOf(DEAD_LETTER_FIELDS.id) + 1]).toBe(id);
     const [process] = processSpans();
-    expect(added[1]).toBe(process?.attributes['baton.correlation_id']);
     expect(process?.parentSpanContext?.spanId).toBe('b7ad6b7169203331');
+    const send = await deadLetterSend();
+    expect(send.kind).toBe(SpanKind.CLIENT);
+    expect(send.parentSpanContext?.spanId).toBe(process?.spanContext().spanId);
+    expect(send.links.map((link) => link.context.spanId)).toEqual(['b7ad6b7169203331']);
+    assertContract({ spans: telemetry.spans(), points: await telemetry.metricPoints() });
+  });
+
+  it('dead-letters an entry that carries no creation context in a PRODUCER send whose context it adds', async () => {
+    await started(poisoned());
+    await redis.xadd(stream, '*', 'body', BINARY, 'traceparent', 'garbage');
+    const dead = await deadLetter();
+    const [, original] = (await redis.xrangeBuffer(stream, '-', '+'))[0]!;
+    expect(dead.slice(0, original!.length)).toEqual(original);
+    const added = dead.slice(original!.length).map((part) => part.toString());
+    const send = await deadLetterSend();
+    expect(send.kind).toBe(SpanKind.PRODUCER);
+    // After the entry's own garbage traceparent: the first valid one, the send's.
+    expect(added.slice(0, 2)).toEqual([
+      'traceparent',
+      traceparent(send.spanContext().traceId, send.spanContext().spanId),
+    ]);
+    expect(added[2]).toBe('x-correlation-id');
+    expect(added[4]).toBe(DEAD_LETTER_FIELDS.reason);
+    assertContract({ spans: telemetry.spans(), points: await telemetry.metricPoints() });
   });
 
   it('continues the trace of the first valid traceparent when the field is repeated', async () => {
-    await started(createGroupConsumer(redis, { ...common(), eachEntry: () => {} }));
+    await started(createConsumer(redis, { ...common(), eachMessage: () => {} }));
     const first = traceparent(TRACE_A, '1111111111111111');
     const second = traceparent(TRACE_B, '2222222222222222');
     await redis.xadd(stream, '*', 'n', '1', 'traceparent', 'garbage', 'traceparent', second);
@@ -154,7 +180,7 @@ describe.skipIf(!url).each(REDIS_CLIENTS)('@baton/ioredis entry fields with $nam
   });
 
   it('joins repeated tracestate fields and takes the first correlation id', async () => {
-    await started(createGroupConsumer(redis, { ...common(), eachEntry: () => {} }));
+    await started(createConsumer(redis, { ...common(), eachMessage: () => {} }));
     await redis.xadd(
       stream,
       '*',
@@ -185,9 +211,9 @@ describe.skipIf(!url).each(REDIS_CLIENTS)('@baton/ioredis entry fields with $nam
       'traceparent',
       traceparent(TRACE_A, 'aaaaaaaaaaaaaaaa'),
     );
-    const handle = traceEntryHandler((entry: StreamEntry<Buffer>) => entry.fields.body, {
+    const handle = traceHandler((entry: StreamEntry<Buffer>) => entry.fields.body, {
       tracerProvider: telemetry.tracerProvider,
-      group,
+      consumerGroup: group,
     });
     // ioredis 5 has xreadgroupBuffer without declaring it.
     const reply = await (redis as unknown as BufferReads).xreadgroupBuffer(

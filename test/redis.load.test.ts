@@ -1,6 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { createGroupConsumer, type GroupConsumer, traceProducer } from '@baton/ioredis';
+import { createConsumer, type StreamConsumer, traceProducer } from '@baton/ioredis';
 import { ensureContextManager, waitFor } from '@baton/testing';
 import { type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import {
@@ -55,7 +55,7 @@ describe.skipIf(!url).each(REDIS_CLIENTS)('@baton/ioredis under load with $name'
   const TOTAL = entriesFor(client.name);
   const FAILING = Array.from({ length: TOTAL }, (_, n) => n).filter(failsOnce).length;
   let redis: Redis;
-  let consumer: GroupConsumer | undefined;
+  let consumer: StreamConsumer | undefined;
   const stream = uniqueName('baton-redis-load');
   const group = 'load';
 
@@ -79,20 +79,21 @@ describe.skipIf(!url).each(REDIS_CLIENTS)('@baton/ioredis under load with $name'
     let unlinked = 0;
     const producer = traceProducer(redis, {
       tracerProvider,
-      publishHook: (span, { headers }) => {
-        sendSpanIds[Number(headers.n)] = BigInt(`0x${span.spanContext().spanId}`);
+      // The hook's message is the XADD arguments: stream, '*', 'n', n, ...
+      publishHook: (span, { message }) => {
+        sendSpanIds[Number((message as unknown[])[3])] = BigInt(`0x${span.spanContext().spanId}`);
       },
     });
-    consumer = createGroupConsumer(redis, {
+    consumer = createConsumer(redis, {
       tracerProvider,
       stream,
-      group,
+      consumerGroup: group,
       createGroup: true,
       groupStartId: '0',
       count: 200,
       claimIdleMs: 200,
       onError: () => {},
-      eachEntry: (entry) => {
+      eachMessage: (entry) => {
         const n = Number(entry.fields.n!.toString());
         const process = trace.getActiveSpan() as (Span & ReadableSpan) | undefined;
         const parent = process?.parentSpanContext;
@@ -110,9 +111,9 @@ describe.skipIf(!url).each(REDIS_CLIENTS)('@baton/ioredis under load with $name'
 
     const sending = (async () => {
       for (let batch = 0; batch < TOTAL; batch += 1000) {
-        const pipeline = redis.pipeline();
+        const pipeline = producer.pipeline();
         for (let n = batch; n < Math.min(batch + 1000, TOTAL); n++) {
-          producer.addTo(pipeline, stream, { n: String(n) });
+          pipeline.xadd(stream, '*', 'n', String(n));
         }
         await pipeline.exec();
       }

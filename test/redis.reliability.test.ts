@@ -1,8 +1,8 @@
 import {
-  createGroupConsumer,
+  createConsumer,
   DEAD_LETTER_FIELDS,
-  type GroupConsumer,
-  type GroupConsumerOptions,
+  type StreamConsumer,
+  type StreamConsumerOptions,
   traceProducer,
 } from '@baton/ioredis';
 import { createTestTelemetry, type TestTelemetry, waitFor } from '@baton/testing';
@@ -25,7 +25,7 @@ describe.skipIf(!url).each(REDIS_CLIENTS)(
     let redis: Redis;
     let telemetry: TestTelemetry;
     let stream: string;
-    let consumers: GroupConsumer[];
+    let consumers: StreamConsumer[];
     const group = 'workers';
 
     beforeAll(() => {
@@ -49,11 +49,11 @@ describe.skipIf(!url).each(REDIS_CLIENTS)(
       tracerProvider: telemetry.tracerProvider,
       meterProvider: telemetry.meterProvider,
     });
-    const consumerFor = (options: Partial<GroupConsumerOptions>) => {
-      const consumer = createGroupConsumer(redis, {
+    const consumerFor = (options: Partial<StreamConsumerOptions>) => {
+      const consumer = createConsumer(redis, {
         ...providers(),
         stream,
-        group,
+        consumerGroup: group,
         createGroup: true,
         groupStartId: '0',
         claimIdleMs: 100,
@@ -71,7 +71,7 @@ describe.skipIf(!url).each(REDIS_CLIENTS)(
     it('redelivers an entry whose handler failed, in the original trace, with its delivery count', async () => {
       const deliveries: Array<{ count: number; traceId?: string }> = [];
       await consumerFor({
-        eachEntry: (entry) => {
+        eachMessage: (entry) => {
           deliveries.push({
             count: entry.deliveryCount,
             traceId: trace.getActiveSpan()?.spanContext().traceId,
@@ -79,7 +79,7 @@ describe.skipIf(!url).each(REDIS_CLIENTS)(
           if (deliveries.length === 1) throw new Error('first try fails');
         },
       }).start();
-      await traceProducer(redis, providers()).add(stream, { job: 'retry-me' });
+      await traceProducer(redis, providers()).xadd(stream, '*', 'job', 'retry-me');
       await waitFor(() => processSpans().length === 2, { message: 'two process spans' });
       const [send] = sendSpans();
       const [failed, retried] = processSpans();
@@ -102,12 +102,12 @@ describe.skipIf(!url).each(REDIS_CLIENTS)(
       let attempts = 0;
       await consumerFor({
         maxDeliveries: 3,
-        eachEntry: () => {
+        eachMessage: () => {
           attempts += 1;
           throw new RangeError(`attempt ${attempts} failed`);
         },
       }).start();
-      const id = await traceProducer(redis, providers()).add(stream, { job: 'poison' });
+      const id = await traceProducer(redis, providers()).xadd(stream, '*', 'job', 'poison');
       const dead = `${stream}:dead-letter`;
       const [, flat] = await waitFor(async () => (await redis.xrange(dead, '-', '+'))[0], {
         message: 'the dead-letter entry',
@@ -149,7 +149,7 @@ describe.skipIf(!url).each(REDIS_CLIENTS)(
 
     it('dead-letters an entry delivered too often without an ack, without running the handler', async () => {
       await redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
-      await traceProducer(redis, providers()).add(stream, { job: 'crashed-consumer' });
+      await traceProducer(redis, providers()).xadd(stream, '*', 'job', 'crashed-consumer');
       // A consumer that crashes after each read: the entry is delivered and never acked.
       await redis.xreadgroup('GROUP', group, 'crashy', 'STREAMS', stream, '>');
       await redis.xclaim(
@@ -162,7 +162,7 @@ describe.skipIf(!url).each(REDIS_CLIENTS)(
         2,
       );
       let handled = 0;
-      await consumerFor({ maxDeliveries: 2, eachEntry: () => void handled++ }).start();
+      await consumerFor({ maxDeliveries: 2, eachMessage: () => void handled++ }).start();
       const [, flat] = await waitFor(
         async () => (await redis.xrange(`${stream}:dead-letter`, '-', '+'))[0],
       );
@@ -178,11 +178,11 @@ describe.skipIf(!url).each(REDIS_CLIENTS)(
     it('loses nothing when a consumer is stopped and restarted mid-stream', async () => {
       const handled: string[] = [];
       let inHandler = 0;
-      const options: Partial<GroupConsumerOptions> = {
+      const options: Partial<StreamConsumerOptions> = {
         consumer: 'restartable',
         count: 25,
         claimIdleMs: 60_000, // only the restart itself may bring entries back
-        eachEntry: async (entry) => {
+        eachMessage: async (entry) => {
           inHandler += 1;
           await new Promise((resolve) => setTimeout(resolve, 1));
           handled.push(entry.fields.n!.toString());
@@ -192,8 +192,8 @@ describe.skipIf(!url).each(REDIS_CLIENTS)(
       const first = consumerFor(options);
       await first.start();
       const producer = traceProducer(redis, providers());
-      const pipeline = redis.pipeline();
-      for (let i = 0; i < 300; i++) producer.addTo(pipeline, stream, { n: String(i) });
+      const pipeline = producer.pipeline();
+      for (let i = 0; i < 300; i++) pipeline.xadd(stream, '*', 'n', String(i));
       await pipeline.exec();
       await waitFor(() => handled.length >= 60);
       await first.stop();

@@ -1,15 +1,22 @@
 import { getCorrelationId, withCorrelationId } from '@baton/core';
 import {
-  CONTEXT_FIELDS,
-  createGroupConsumer,
-  type GroupConsumer,
-  type GroupConsumerOptions,
+  type ConsumerErrorInfo,
+  createConsumer,
+  runInMessageContext,
+  type StreamConsumer,
+  type StreamConsumerOptions,
   type StreamEntry,
-  traceEntryHandler,
+  traceHandler,
   traceProducer,
 } from '@baton/ioredis';
-import { createTestTelemetry, sumMetric, type TestTelemetry, waitFor } from '@baton/testing';
-import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
+import {
+  assertContract,
+  createTestTelemetry,
+  sumMetric,
+  type TestTelemetry,
+  waitFor,
+} from '@baton/testing';
+import { context, SpanKind, trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -22,7 +29,7 @@ describe.skipIf(!url).each(REDIS_CLIENTS)('@baton/ioredis against Redis with $na
   let redis: Redis;
   let telemetry: TestTelemetry;
   let stream: string;
-  let consumers: GroupConsumer[];
+  let consumers: StreamConsumer[];
   let clients: Redis[];
   const group = 'workers';
 
@@ -50,11 +57,11 @@ describe.skipIf(!url).each(REDIS_CLIENTS)('@baton/ioredis against Redis with $na
     tracerProvider: telemetry.tracerProvider,
     meterProvider: telemetry.meterProvider,
   });
-  const startConsumer = async (options: Partial<GroupConsumerOptions>) => {
-    const consumer = createGroupConsumer(redis, {
+  const startConsumer = async (options: Partial<StreamConsumerOptions>) => {
+    const consumer = createConsumer(redis, {
       ...providers(),
       stream,
-      group,
+      consumerGroup: group,
       createGroup: true,
       groupStartId: '0',
       claimIdleMs: 100,
@@ -65,109 +72,17 @@ describe.skipIf(!url).each(REDIS_CLIENTS)('@baton/ioredis against Redis with $na
     return consumer;
   };
   const byKind = (kind: SpanKind) => telemetry.spans().filter((s) => s.kind === kind);
-  const pendingCount = async () => Number(((await redis.xpending(stream, group)) as unknown[])[0]);
-
-  describe('producer', () => {
-    it('writes the context fields beside the payload inside a send span', async () => {
-      const producer = traceProducer(redis, providers());
-      const fields = { orderId: '42', amount: 7 };
-      const id = await withCorrelationId('order-42', () => producer.add(stream, fields));
-      const [[entryId, flat]] = (await redis.xrange(stream, '-', '+')) as [[string, string[]]];
-      const [send] = byKind(SpanKind.PRODUCER);
-      expect(entryId).toBe(id);
-      expect(flat.slice(0, 4)).toEqual(['orderId', '42', 'amount', '7']);
-      const written = Object.fromEntries(
-        Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i], flat[2 * i + 1]]),
-      );
-      const { traceId, spanId } = send!.spanContext();
-      expect(written.traceparent).toBe(`00-${traceId}-${spanId}-01`);
-      expect(written['x-correlation-id']).toBe('order-42');
-      expect(fields).toEqual({ orderId: '42', amount: 7 });
-      expect(send?.name).toBe(`send ${stream}`);
-      expect(send?.attributes).toMatchObject({
-        'messaging.system': 'redis',
-        'messaging.operation.type': 'send',
-        'messaging.destination.name': stream,
-        'messaging.message.id': id,
-        'baton.correlation_id': 'order-42',
-        'server.address': redis.options.host,
-        'server.port': redis.options.port,
-      });
-    });
-
-    it('writes baggage and tracestate fields from the active context', async () => {
-      const producer = traceProducer(redis, providers());
-      const tracer = telemetry.tracerProvider.getTracer('test');
-      const root = tracer.startSpan('request');
-      const traceState = trace.wrapSpanContext({
-        ...root.spanContext(),
-        traceState: { serialize: () => 'vendor=abc' } as never,
-      });
-      let ctx = trace.setSpan(context.active(), traceState);
-      ctx = propagation.setBaggage(ctx, propagation.createBaggage({ tenant_id: { value: 't-1' } }));
-      await context.with(ctx, () => producer.add(stream, { a: '1' }));
-      root.end();
-      const [[, flat]] = (await redis.xrange(stream, '-', '+')) as [[string, string[]]];
-      expect(flat).toEqual(expect.arrayContaining(['baggage', 'tenant_id=t-1']));
-      expect(flat).toEqual(expect.arrayContaining(['tracestate', 'vendor=abc']));
-      expect(flat.filter((_, i) => i % 2 === 0).sort()).toEqual(['a', ...CONTEXT_FIELDS].sort());
-    });
-
-    it('passes MAXLEN ~ / MINID trimming and explicit ids through to XADD', async () => {
-      const producer = traceProducer(redis, providers());
-      await producer.add(stream, { n: '1' }, { id: '1700000000000-1' });
-      await producer.add(stream, { n: '2' }, { id: '1700000000000-2' });
-      await producer.add(stream, { n: '3' }, { id: '1700000000001-*' });
-      expect(await redis.xlen(stream)).toBe(3);
-      await producer.add(stream, { n: '4' }, { maxLen: 2 });
-      expect(await redis.xlen(stream)).toBe(2);
-      await producer.add(stream, { n: '5' }, { minId: '1700000000001-0', approximate: true });
-      const ids = (await redis.xrange(stream, '-', '+')).map(([id]) => id);
-      expect(ids[0]).toBe('1700000000001-0');
-      const explicit = byKind(SpanKind.PRODUCER)[0];
-      expect(explicit?.attributes['messaging.message.id']).toBe('1700000000000-1');
-      const rejection = await producer.add(stream, { n: '6' }, { id: '1-1' }).catch((e) => e);
-      expect(rejection).toBeInstanceOf(Error);
-      expect(String(rejection)).toMatch(/ID/);
-      // The class the client rejected with: ReplyError (ioredis 5), SimpleError (ioredis 6).
-      expect(byKind(SpanKind.PRODUCER).at(-1)?.attributes['error.type']).toBe(
-        rejection.constructor.name,
-      );
-    });
-
-    it('honours NOMKSTREAM', async () => {
-      const producer = traceProducer(redis, providers());
-      expect(await producer.add(stream, { n: '1' }, { noMkStream: true })).toBeNull();
-      expect(await redis.exists(stream)).toBe(0);
-    });
-
-    it('traces XADDs queued on a pipeline and a multi', async () => {
-      const producer = traceProducer(redis, providers());
-      const pipeline = redis.pipeline();
-      producer.addTo(pipeline, stream, { n: '1' }).incr(`${stream}:unrelated`);
-      producer.addTo(pipeline, stream, { n: '2' }, { maxLen: 10 });
-      const results = await pipeline.exec();
-      await redis.del(`${stream}:unrelated`);
-      const ids = (await redis.xrange(stream, '-', '+')).map(([id]) => id);
-      expect(results?.map(([, value]) => value)).toEqual([ids[0], 1, ids[1]]);
-      await waitFor(() => byKind(SpanKind.PRODUCER).length === 2);
-      expect(byKind(SpanKind.PRODUCER).map((s) => s.attributes['messaging.message.id'])).toEqual(
-        ids,
-      );
-      await producer.addTo(redis.multi(), stream, { n: '3' }).exec();
-      await waitFor(() => byKind(SpanKind.PRODUCER).length === 3);
-      const [[, flat]] = (await redis.xrevrange(stream, '+', '-', 'COUNT', 1)) as [
-        [string, string[]],
-      ];
-      expect(flat).toContain('traceparent');
-    });
+  const serverAttributes = () => ({
+    'server.address': redis.options.host,
+    'server.port': redis.options.port,
   });
+  const pendingCount = async () => Number(((await redis.xpending(stream, group)) as unknown[])[0]);
 
   describe('group consumer', () => {
     it('handles each entry in a process span parented to its producer, without context fields', async () => {
       const seen: Array<{ entry: StreamEntry; traceId?: string; correlationId?: string }> = [];
       await startConsumer({
-        eachEntry: (entry) => {
+        eachMessage: (entry) => {
           seen.push({
             entry,
             traceId: trace.getActiveSpan()?.spanContext().traceId,
@@ -176,7 +91,7 @@ describe.skipIf(!url).each(REDIS_CLIENTS)('@baton/ioredis against Redis with $na
         },
       });
       const producer = traceProducer(redis, providers());
-      const id = await withCorrelationId('corr-7', () => producer.add(stream, { user: 'ada' }));
+      const id = await withCorrelationId('corr-7', () => producer.xadd(stream, '*', 'user', 'ada'));
       await waitFor(() => seen.length === 1 && byKind(SpanKind.CONSUMER).length === 1);
       const [send] = byKind(SpanKind.PRODUCER);
       const [process] = byKind(SpanKind.CONSUMER);
@@ -212,10 +127,10 @@ describe.skipIf(!url).each(REDIS_CLIENTS)('@baton/ioredis against Redis with $na
       const tracer = telemetry.tracerProvider.getTracer('test');
       const outer = tracer.startSpan('app startup');
       await context.with(trace.setSpan(context.active(), outer), () =>
-        withCorrelationId('startup', () => startConsumer({ eachEntry: () => {} })),
+        withCorrelationId('startup', () => startConsumer({ eachMessage: () => {} })),
       );
       outer.end();
-      await traceProducer(redis, providers()).add(stream, { a: '1' });
+      await traceProducer(redis, providers()).xadd(stream, '*', 'a', '1');
       await waitFor(() => byKind(SpanKind.CONSUMER).length === 1);
       const [send] = byKind(SpanKind.PRODUCER);
       const [process] = byKind(SpanKind.CONSUMER);
@@ -243,15 +158,15 @@ describe.skipIf(!url).each(REDIS_CLIENTS)('@baton/ioredis against Redis with $na
 
     it('ends a blocked read when it stops, and can start again', async () => {
       const handled: string[] = [];
-      const consumer = createGroupConsumer(namedConsumerClient(), {
+      const consumer = createConsumer(namedConsumerClient(), {
         ...providers(),
         stream,
-        group,
+        consumerGroup: group,
         createGroup: true,
         groupStartId: '0',
         blockMs: 600_000, // a read that only stop() can end in this test
         claimIdleMs: 600_000,
-        eachEntry: (entry) => void handled.push(entry.fields.n!.toString()),
+        eachMessage: (entry) => void handled.push(entry.fields.n!.toString()),
       });
       consumers.push(consumer);
       await consumer.start();
@@ -267,16 +182,16 @@ describe.skipIf(!url).each(REDIS_CLIENTS)('@baton/ioredis against Redis with $na
 
     it('keeps consuming after its blocking connection is killed', async () => {
       const handled: string[] = [];
-      const consumer = createGroupConsumer(namedConsumerClient(), {
+      const consumer = createConsumer(namedConsumerClient(), {
         ...providers(),
         stream,
-        group,
+        consumerGroup: group,
         createGroup: true,
         groupStartId: '0',
         blockMs: 600_000,
         claimIdleMs: 600_000,
         onError: () => {},
-        eachEntry: (entry) => void handled.push(entry.fields.n!.toString()),
+        eachMessage: (entry) => void handled.push(entry.fields.n!.toString()),
       });
       consumers.push(consumer);
       await consumer.start();
@@ -298,7 +213,7 @@ describe.skipIf(!url).each(REDIS_CLIENTS)('@baton/ioredis against Redis with $na
     it('starts a new trace when the traceparent field is malformed, and still runs the handler', async () => {
       const bodies: string[] = [];
       await startConsumer({
-        eachEntry: (entry) => void bodies.push(entry.fields.body!.toString()),
+        eachMessage: (entry) => void bodies.push(entry.fields.body!.toString()),
       });
       await redis.xadd(stream, '*', 'body', 'bad', 'traceparent', '00-zz-not-valid-01');
       await waitFor(() => bodies.length === 1 && byKind(SpanKind.CONSUMER).length === 1);
@@ -310,18 +225,18 @@ describe.skipIf(!url).each(REDIS_CLIENTS)('@baton/ioredis against Redis with $na
 
     it('runs a batch in one span that links every producer, each entry in its own context', async () => {
       const producer = traceProducer(redis, providers());
-      await Promise.all(['a', 'b', 'c'].map((n) => producer.add(stream, { n })));
+      await Promise.all(['a', 'b', 'c'].map((n) => producer.xadd(stream, '*', 'n', n)));
       const inOwnTrace: Array<string | undefined> = [];
       const batches: string[][] = [];
       await startConsumer({
         count: 10,
-        eachBatch: (entries, scope) => {
+        eachBatch: (entries) => {
           batches.push(entries.map((entry) => entry.fields.n!.toString()));
-          entries.forEach((_, i) => {
-            scope.runInMessageContext(i, () =>
+          for (const entry of entries) {
+            runInMessageContext(entry, () =>
               inOwnTrace.push(trace.getActiveSpan()?.spanContext().traceId),
             );
-          });
+          }
         },
       });
       await waitFor(() => byKind(SpanKind.CONSUMER).length === 1);
@@ -344,15 +259,15 @@ describe.skipIf(!url).each(REDIS_CLIENTS)('@baton/ioredis against Redis with $na
       await startConsumer({
         count: 20,
         concurrency: 5,
-        eachEntry: async (entry) => {
+        eachMessage: async (entry) => {
           most = Math.max(most, ++running);
           await new Promise((resolve) => setTimeout(resolve, 5));
           running -= 1;
           done.add(entry.id);
         },
       });
-      const pipeline = redis.pipeline();
-      for (let i = 0; i < 40; i++) producer.addTo(pipeline, stream, { i: String(i) });
+      const pipeline = producer.pipeline();
+      for (let i = 0; i < 40; i++) pipeline.xadd(stream, '*', 'i', String(i));
       await pipeline.exec();
       await waitFor(() => done.size === 40);
       expect(most).toBeGreaterThan(1);
@@ -366,8 +281,8 @@ describe.skipIf(!url).each(REDIS_CLIENTS)('@baton/ioredis against Redis with $na
       const gate = new Promise<void>((resolve) => {
         release = resolve;
       });
-      await startConsumer({ count: 1, lagIntervalMs: 50, eachEntry: () => gate });
-      for (let i = 0; i < 5; i++) await producer.add(stream, { i: String(i) });
+      await startConsumer({ count: 1, lagIntervalMs: 50, eachMessage: () => gate });
+      for (let i = 0; i < 5; i++) await producer.xadd(stream, '*', 'i', String(i));
       const gauge = async (name: string) => {
         const points = await telemetry.metricPoints();
         return points.find(
@@ -390,14 +305,62 @@ describe.skipIf(!url).each(REDIS_CLIENTS)('@baton/ioredis against Redis with $na
       await waitFor(async () => (await gauge('baton.consumer.pending'))?.value === 0);
     });
 
+    it('times each XACK as a settle, and reports one that fails with its error.type', async () => {
+      const errors: ConsumerErrorInfo[] = [];
+      let handled = 0;
+      await startConsumer({
+        onError: (_error, info) => void errors.push(info),
+        eachMessage: async () => {
+          handled += 1;
+          // The second entry's stream turns into a string under it: its XACK fails.
+          if (handled === 2) await redis.multi().del(stream).set(stream, 'not a stream').exec();
+        },
+      });
+      const traced = traceProducer(redis, providers());
+      await traced.xadd(stream, '*', 'n', '1');
+      await waitFor(async () => handled === 1 && (await pendingCount()) === 0, {
+        message: 'the first XACK',
+      });
+      await traced.xadd(stream, '*', 'n', '2');
+      await waitFor(() => errors.some((info) => info.operation === 'settle'), {
+        message: 'the failed XACK reported',
+      });
+      const settles = (await telemetry.metricPoints()).filter(
+        (p) =>
+          p.name === 'messaging.client.operation.duration' &&
+          p.attributes['messaging.operation.type'] === 'settle',
+      );
+      const base = {
+        'messaging.system': 'redis',
+        'messaging.operation.name': 'ack',
+        'messaging.destination.name': stream,
+        'messaging.consumer.group.name': group,
+      };
+      expect(settles.map((p) => p.attributes)).toEqual([
+        expect.objectContaining(base),
+        {
+          ...base,
+          ...serverAttributes(),
+          'messaging.operation.type': 'settle',
+          'error.type': 'ReplyError',
+        },
+      ]);
+      expect(settles.map((p) => p.histogram?.count)).toEqual([1, 1]);
+      expect(errors.find((info) => info.operation === 'settle')).toMatchObject({
+        destination: stream,
+        consumerGroup: group,
+      });
+      assertContract({ spans: telemetry.spans(), points: await telemetry.metricPoints() });
+    });
+
     it('reads XINFO GROUPS on its interval, not per message', async () => {
       const producer = traceProducer(redis, providers());
       const xinfo = vi.spyOn(redis, 'xinfo');
       let handled = 0;
-      await startConsumer({ lagIntervalMs: 600_000, eachEntry: () => void handled++ });
+      await startConsumer({ lagIntervalMs: 600_000, eachMessage: () => void handled++ });
       await waitFor(() => xinfo.mock.calls.length === 1, { message: 'the first XINFO' });
-      const pipeline = redis.pipeline();
-      for (let i = 0; i < 200; i++) producer.addTo(pipeline, stream, { i: String(i) });
+      const pipeline = producer.pipeline();
+      for (let i = 0; i < 200; i++) pipeline.xadd(stream, '*', 'i', String(i));
       await pipeline.exec();
       await waitFor(() => handled === 200);
       await telemetry.metricPoints();
@@ -405,14 +368,14 @@ describe.skipIf(!url).each(REDIS_CLIENTS)('@baton/ioredis against Redis with $na
     });
   });
 
-  describe('traceEntryHandler', () => {
+  describe('traceHandler', () => {
     it('runs a handler of your own XREADGROUP loop in the entry context', async () => {
       const producer = traceProducer(redis, providers());
       await redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
-      await withCorrelationId('own-loop', () => producer.add(stream, { job: 'x' }));
-      const handle = traceEntryHandler(
+      await withCorrelationId('own-loop', () => producer.xadd(stream, '*', 'job', 'x'));
+      const handle = traceHandler(
         (entry) => ({ fields: entry.fields, correlationId: getCorrelationId() }),
-        { ...providers(), group, client: redis },
+        { ...providers(), consumerGroup: group, client: redis },
       );
       const reply = await redis.xreadgroup('GROUP', group, 'me', 'STREAMS', stream, '>');
       const [name, [entry]] = replyEntries<[string, string[]]>(reply)[0]!;
@@ -423,7 +386,7 @@ describe.skipIf(!url).each(REDIS_CLIENTS)('@baton/ioredis against Redis with $na
       expect(process?.parentSpanContext?.spanId).toBe(send?.spanContext().spanId);
       expect(process?.attributes['messaging.consumer.group.name']).toBe(group);
       expect(handle(name, entry!, {})).toEqual({ fields: { job: 'x' }, correlationId: 'own-loop' });
-      const failing = traceEntryHandler(() => {
+      const failing = traceHandler(() => {
         throw new TypeError('mine');
       }, providers());
       expect(() => failing(name, entry!)).toThrow(TypeError);

@@ -1,4 +1,4 @@
-import { createGroupConsumer, traceProducer } from '@baton/ioredis';
+import { createConsumer, traceProducer } from '@baton/ioredis';
 import { isReachable } from '@baton/testing';
 import {
   type Context,
@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import type { Scenario, Variant } from './measure.js';
 
 // Bare ioredis XADD / XREADGROUP / XACK against @baton/ioredis (traceProducer +
-// createGroupConsumer), and OpenTelemetry propagation written by hand, on the same Redis.
+// createConsumer), and OpenTelemetry propagation written by hand, on the same Redis.
 // Every variant reads with COUNT 100 on its own blocking connection, acknowledges each
 // read's entries with one XACK, and keeps WINDOW entries in flight: a steady flow rather
 // than one burst. CPU is this process's (ioredis + Baton); the Redis server is not counted.
@@ -175,23 +175,23 @@ export async function scenario(): Promise<Scenario | undefined> {
     },
     async baton(options): Promise<Variant> {
       const { redis, stream, tearDown } = await setUp(url);
-      const producer = traceProducer(redis, options);
+      const traced = traceProducer(redis, options);
       let onMessage: (payload: string | undefined) => void = () => {};
-      const consumer = createGroupConsumer(redis, {
+      const consumer = createConsumer(redis, {
         ...options,
         stream,
-        group: GROUP,
+        consumerGroup: GROUP,
         count: COUNT,
         blockMs: BLOCK_MS,
         fieldEncoding: 'utf8', // the bare loop reads strings too
-        eachEntry: (entry) => onMessage(entry.fields.payload),
+        eachMessage: (entry) => onMessage(entry.fields.payload),
       });
       await consumer.start();
       return {
         async run(n) {
           const w = waiter(n);
           onMessage = w.onMessage;
-          await produce(n, w, (i) => producer.add(stream, { payload: payloadOf(i) }));
+          await produce(n, w, (i) => traced.xadd(stream, '*', 'payload', payloadOf(i)));
         },
         async teardown() {
           await consumer.stop();

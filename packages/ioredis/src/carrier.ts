@@ -1,5 +1,5 @@
 import { CONTEXT_HEADERS } from '@baton/core';
-import type { AddOptions, FieldEncoding, FieldValue } from './types.js';
+import type { FieldEncoding } from './types.js';
 
 /**
  * The entry fields Baton writes beside the payload: `traceparent`, `tracestate` (W3C
@@ -116,40 +116,4 @@ export function entryTimestampMs(id: string): number | undefined {
   const dash = id.indexOf('-');
   const ms = Number(dash < 0 ? id : id.slice(0, dash));
   return Number.isSafeInteger(ms) && ms >= EARLIEST_PLAUSIBLE_MS ? ms : undefined;
-}
-
-/** An explicit id whose whole value is known before XADD (no `*`). */
-export function explicitEntryId(options: AddOptions | undefined): string | undefined {
-  const id = options?.id;
-  return id !== undefined && !id.includes('*') ? id : undefined;
-}
-
-/**
- * The arguments of `XADD` after the key: `[NOMKSTREAM] [MAXLEN|MINID =|~ threshold
- * [LIMIT n]] id name value ...`. Fields whose value is undefined or null are skipped.
- */
-export function xaddArguments(
-  fields: Readonly<Record<string, unknown>>,
-  options: AddOptions | undefined,
-): FieldValue[] {
-  const args: FieldValue[] = [];
-  if (options) {
-    if (options.noMkStream) args.push('NOMKSTREAM');
-    const trim: Array<[string, FieldValue | undefined]> = [
-      ['MAXLEN', options.maxLen],
-      ['MINID', options.minId],
-    ];
-    for (const [strategy, threshold] of trim) {
-      if (threshold === undefined) continue;
-      args.push(strategy, options.approximate ? '~' : '=', threshold);
-      if (options.limit !== undefined) args.push('LIMIT', options.limit);
-    }
-  }
-  args.push(options?.id ?? '*');
-  for (const name of Object.keys(fields)) {
-    const value = fields[name];
-    if (value === undefined || value === null) continue;
-    args.push(name, value as FieldValue);
-  }
-  return args;
 }

@@ -1,14 +1,8 @@
 import { hostname } from 'node:os';
-import { diag } from '@opentelemetry/api';
-import type {
-  BatchHandler,
-  ConsumerErrorInfo,
-  EntryHandler,
-  FieldEncoding,
-  GroupConsumerOptions,
-} from './types.js';
+import type { Diagnostics } from '@baton/core';
+import type { BatchHandler, EntryHandler, FieldEncoding, StreamConsumerOptions } from './types.js';
 
-/** The defaults of {@link GroupConsumerOptions}. */
+/** The defaults of {@link StreamConsumerOptions}. */
 export const DEFAULT_CONSUMER_OPTIONS = Object.freeze({
   createGroup: false,
   groupStartId: '$',
@@ -24,12 +18,12 @@ export const DEFAULT_CONSUMER_OPTIONS = Object.freeze({
 /** Options with every tuning value settled. */
 export interface ResolvedConsumerOptions
   extends Omit<
-    GroupConsumerOptions,
-    keyof typeof DEFAULT_CONSUMER_OPTIONS | 'consumer' | 'eachEntry' | 'eachBatch'
+    StreamConsumerOptions,
+    keyof typeof DEFAULT_CONSUMER_OPTIONS | 'consumer' | 'eachMessage' | 'eachBatch'
   > {
   consumer: string;
-  // The handlers get Buffers or strings as fieldEncoding says; the runner handles both.
-  eachEntry?: EntryHandler<string | Buffer>;
+  // The handlers get Buffers or strings as fieldEncoding says; the consumer handles both.
+  eachMessage?: EntryHandler<string | Buffer>;
   eachBatch?: BatchHandler<string | Buffer>;
   fieldEncoding: FieldEncoding;
   createGroup: boolean;
@@ -41,7 +35,6 @@ export interface ResolvedConsumerOptions
   maxDeliveries: number;
   lagIntervalMs: number;
   deadLetterStream: string;
-  onError: NonNullable<GroupConsumerOptions['onError']>;
 }
 
 let consumersMade = 0;
@@ -63,60 +56,53 @@ const CHECKS: Record<keyof typeof DEFAULT_CONSUMER_OPTIONS, (value: unknown) => 
   fieldEncoding: (value) => value === 'buffer' || value === 'utf8',
 };
 
-function reportThroughDiag(error: unknown, info: ConsumerErrorInfo): void {
-  const where = info.entryId ? ` (entry ${info.entryId})` : '';
-  diag.error(
-    `@baton/ioredis: ${info.operation} failed on ${info.stream} for group ${info.group}${where}`,
-    error,
-  );
+const nonEmpty = (value: unknown): value is string => typeof value === 'string' && value !== '';
+
+/**
+ * Checks what there is nothing to run without: a stream, a group and exactly one handler.
+ * Throws a TypeError naming what is missing.
+ */
+export function checkRequiredOptions<E extends FieldEncoding>(
+  options: StreamConsumerOptions<E>,
+): void {
+  if (!options || !nonEmpty(options.stream) || !nonEmpty(options.consumerGroup)) {
+    throw new TypeError('@baton/ioredis: createConsumer needs a stream and a consumerGroup');
+  }
+  const hasMessage = typeof options.eachMessage === 'function';
+  const hasBatch = typeof options.eachBatch === 'function';
+  if (hasMessage === hasBatch) {
+    throw new TypeError('@baton/ioredis: createConsumer needs eachMessage or eachBatch (one)');
+  }
 }
 
 /**
  * Merges the options over {@link DEFAULT_CONSUMER_OPTIONS} once. A bad tuning value falls
- * back to its default with one `diag.warn`. Only a missing stream, group or handler throws:
- * without them there is nothing to run.
+ * back to its default with one warning (per option) through `diagnostics`. Call
+ * {@link checkRequiredOptions} first.
  */
 export function resolveConsumerOptions<E extends FieldEncoding>(
-  options: GroupConsumerOptions<E>,
+  options: StreamConsumerOptions<E>,
+  diagnostics: Diagnostics,
 ): ResolvedConsumerOptions {
-  if (!options || typeof options.stream !== 'string' || typeof options.group !== 'string') {
-    throw new TypeError('@baton/ioredis: createGroupConsumer needs a stream and a group');
-  }
-  const hasEntry = typeof options.eachEntry === 'function';
-  const hasBatch = typeof options.eachBatch === 'function';
-  if (hasEntry === hasBatch) {
-    throw new TypeError('@baton/ioredis: createGroupConsumer needs eachEntry or eachBatch (one)');
-  }
   const resolved = { ...options } as Record<string, unknown>;
   for (const key of Object.keys(DEFAULT_CONSUMER_OPTIONS) as Array<keyof typeof CHECKS>) {
     const value = options[key];
     if (value !== undefined && CHECKS[key](value)) continue;
     if (value !== undefined) {
-      diag.warn(
-        `@baton/ioredis: ignoring invalid option ${key}=${String(value)}; using the default`,
+      diagnostics.reportOnce(
+        `option ${key}`,
+        `ignoring invalid option ${key}=${String(value)}; using the default`,
+        DEFAULT_CONSUMER_OPTIONS[key],
       );
     }
     resolved[key] = DEFAULT_CONSUMER_OPTIONS[key];
   }
   consumersMade += 1;
-  resolved.consumer =
-    typeof options.consumer === 'string' && options.consumer.length > 0
-      ? options.consumer
-      : `${hostname()}-${process.pid}-${consumersMade}`;
-  resolved.deadLetterStream =
-    typeof options.deadLetterStream === 'string' && options.deadLetterStream.length > 0
-      ? options.deadLetterStream
-      : `${options.stream}:dead-letter`;
-  const onError = options.onError;
-  resolved.onError =
-    typeof onError === 'function'
-      ? (error: unknown, info: ConsumerErrorInfo) => {
-          try {
-            onError(error, info);
-          } catch {
-            // The user's reporter failed; the runner must keep going regardless.
-          }
-        }
-      : reportThroughDiag;
+  resolved.consumer = nonEmpty(options.consumer)
+    ? options.consumer
+    : `${hostname()}-${process.pid}-${consumersMade}`;
+  resolved.deadLetterStream = nonEmpty(options.deadLetterStream)
+    ? options.deadLetterStream
+    : `${options.stream}:dead-letter`;
   return resolved as unknown as ResolvedConsumerOptions;
 }

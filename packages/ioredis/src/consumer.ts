@@ -1,53 +1,68 @@
-import { type LagMonitor, MessagingTelemetry, runWithContext } from '@baton/core';
+import {
+  type ConsumerHealth,
+  HealthTracker,
+  type LagMonitor,
+  MessagingTelemetry,
+  runWithContext,
+} from '@baton/core';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
 import { BlockingConnection } from './blocking-connection.js';
 import { startGroupLagMonitor } from './consumer-lag.js';
-import { type ResolvedConsumerOptions, resolveConsumerOptions } from './consumer-options.js';
-import { SCOPE, serverOf } from './describe.js';
-import { EntryDispatcher } from './dispatcher.js';
+import {
+  checkRequiredOptions,
+  type ResolvedConsumerOptions,
+  resolveConsumerOptions,
+} from './consumer-options.js';
+import { SCOPE, SYSTEM, serverOf } from './describe.js';
+import { EntryDispatcher, type Report } from './dispatcher.js';
+import { registerHealth } from './health.js';
 import { ReadLoop } from './read-loop.js';
 import { StopSignal } from './stop-signal.js';
-import type {
-  ConsumerErrorInfo,
-  FieldEncoding,
-  GroupConsumer,
-  GroupConsumerOptions,
-} from './types.js';
+import type { FieldEncoding, StreamConsumer, StreamConsumerOptions } from './types.js';
 
 const UNBLOCK_RETRY_MS = 50;
 // CLIENT UNBLOCK may reach Redis before the read does, hence retries; after this many,
-// stop() stops waiting for the read (and closes the connection when it is the runner's).
+// stop() stops waiting for the read (and closes the connection when it is the consumer's).
 const MAX_UNBLOCK_ATTEMPTS = 10;
 const ignore = () => {};
 
 /**
- * A consumer-group runner for one stream: `XREADGROUP` (COUNT, BLOCK) on a dedicated
- * connection, each entry handled in a `process <stream>` span parented to its producer,
- * `XACK` after the handler succeeds, failed entries reclaimed with `XAUTOCLAIM` after
- * `claimIdleMs` and moved to a dead-letter stream after `maxDeliveries`. Payload fields
- * reach the handler as Buffers (the exact bytes) unless `fieldEncoding: 'utf8'`.
+ * A consumer-group runner for one stream (Redis Streams have no consume loop of their
+ * own): `XREADGROUP` (COUNT, BLOCK) on a dedicated connection, each entry handled in a
+ * `process <stream>` span parented to its producer, `XACK` after the handler succeeds,
+ * failed entries reclaimed with `XAUTOCLAIM` after `claimIdleMs` and moved to a
+ * dead-letter stream after `maxDeliveries`. Payload fields reach the handler as Buffers
+ * (the exact bytes) unless `fieldEncoding: 'utf8'`. `healthOf(consumer)` tells its health.
  *
  * @example
- * const consumer = createGroupConsumer(redis, {
+ * const consumer = createConsumer(redis, {
  *   stream: 'orders',
- *   group: 'billing',
+ *   consumerGroup: 'billing',
  *   createGroup: true,
- *   eachEntry: async (entry) => bill(entry.fields.orderId.toString()),
+ *   eachMessage: async (entry) => bill(entry.fields.orderId?.toString()),
  * });
  * await consumer.start();
  */
-export function createGroupConsumer<E extends FieldEncoding = 'buffer'>(
-  redis: Redis,
-  options: GroupConsumerOptions<E>,
-): GroupConsumer {
-  return new StreamGroupConsumer(redis, resolveConsumerOptions(options));
+export function createConsumer<E extends FieldEncoding = 'buffer'>(
+  client: Redis,
+  options: StreamConsumerOptions<E>,
+): StreamConsumer {
+  checkRequiredOptions(options);
+  const telemetry = new MessagingTelemetry(SCOPE, options);
+  const consumer = new GroupRunner(
+    client,
+    telemetry,
+    resolveConsumerOptions(options, telemetry.diagnostics),
+  );
+  registerHealth(consumer, () => consumer.health());
+  return consumer;
 }
 
-class StreamGroupConsumer implements GroupConsumer {
+class GroupRunner implements StreamConsumer {
   private readonly dispatcher: EntryDispatcher;
-  private readonly telemetry: MessagingTelemetry;
   private readonly signal = new StopSignal();
+  private readonly tracker: HealthTracker;
   private connection: BlockingConnection | undefined;
   private loop: ReadLoop | undefined;
   private loopDone: Promise<void> | undefined;
@@ -58,21 +73,27 @@ class StreamGroupConsumer implements GroupConsumer {
 
   constructor(
     private readonly client: Redis,
+    private readonly telemetry: MessagingTelemetry,
     private readonly options: ResolvedConsumerOptions,
   ) {
-    this.telemetry = new MessagingTelemetry(SCOPE, options);
+    this.tracker = new HealthTracker(SYSTEM, options.stream, options.consumerGroup);
     this.dispatcher = new EntryDispatcher(
       client,
-      this.telemetry,
+      telemetry,
       options,
       serverOf(client),
-      (e, i) => this.report(e, i),
+      this.report,
       this.signal,
     );
   }
 
   get consumer(): string {
     return this.options.consumer;
+  }
+
+  health(): ConsumerHealth {
+    this.tracker.connected = this.client.status === 'ready' && this.connection?.ready === true;
+    return this.tracker.snapshot();
   }
 
   start(): Promise<void> {
@@ -90,7 +111,7 @@ class StreamGroupConsumer implements GroupConsumer {
     const connection = new BlockingConnection(
       this.client,
       this.options.blockingConnection,
-      (error) => this.report(error, { operation: 'read' }),
+      (error) => this.report(error, { operation: 'receive' }),
     );
     const loop = new ReadLoop({
       client: this.client,
@@ -98,25 +119,32 @@ class StreamGroupConsumer implements GroupConsumer {
       options: this.options,
       dispatcher: this.dispatcher,
       signal: this.signal,
-      report: (e, i) => this.report(e, i),
+      report: this.report,
       stopping: () => this.stopping,
+      polled: () => this.tracker.polled(),
+      diagnostics: this.telemetry.diagnostics,
     });
     this.connection = connection;
     this.loop = loop;
+    this.tracker.running = true;
     // The loop must not inherit the caller's context: a span active around start() would
     // become a link on every process span, its correlation id everyone's.
     this.loopDone = runWithContext(ROOT_CONTEXT, () => loop.run());
-    const { telemetry, client, options } = this;
+    const { stream, consumerGroup, lagIntervalMs } = this.options;
     this.lag = startGroupLagMonitor(
-      telemetry,
-      client,
-      options.stream,
-      options.group,
-      options.lagIntervalMs,
+      this.telemetry,
+      this.client,
+      stream,
+      consumerGroup,
+      lagIntervalMs,
+      (lag) => {
+        this.tracker.lag = lag;
+      },
     );
   }
 
   stop(): Promise<void> {
+    this.tracker.running = false;
     this.stopped ??= this.shutDown().finally(() => {
       this.stopped = undefined;
     });
@@ -128,6 +156,7 @@ class StreamGroupConsumer implements GroupConsumer {
     const { loopDone: done, connection, loop } = this;
     if (!done || !connection || !loop) return;
     this.stopping = true;
+    this.tracker.running = false;
     loop.interrupt();
     let finished = false;
     void done.then(() => {
@@ -154,6 +183,7 @@ class StreamGroupConsumer implements GroupConsumer {
     }
     this.lag?.stop();
     this.lag = undefined;
+    this.tracker.lag = undefined;
     connection.close();
     this.connection = undefined;
     this.loop = undefined;
@@ -162,9 +192,9 @@ class StreamGroupConsumer implements GroupConsumer {
   }
 
   private async createGroup(): Promise<void> {
-    const { stream, group, groupStartId } = this.options;
+    const { stream, consumerGroup, groupStartId } = this.options;
     try {
-      await this.client.xgroup('CREATE', stream, group, groupStartId, 'MKSTREAM');
+      await this.client.xgroup('CREATE', stream, consumerGroup, groupStartId, 'MKSTREAM');
     } catch (error) {
       if (error instanceof Error && error.message.startsWith('BUSYGROUP')) return;
       this.report(error, { operation: 'create-group' });
@@ -172,16 +202,21 @@ class StreamGroupConsumer implements GroupConsumer {
     }
   }
 
-  private report(
-    error: unknown,
-    info: { operation: ConsumerErrorInfo['operation']; entryId?: string },
-  ): void {
-    this.options.onError(error, {
-      ...info,
-      stream: this.options.stream,
-      group: this.options.group,
+  private readonly report: Report = (error, { operation, message }) => {
+    const { stream, consumerGroup } = this.options;
+    this.tracker.failed(error);
+    const first = Array.isArray(message) ? message[0] : message;
+    this.telemetry.reportError(error, {
+      operation,
+      destination: stream,
+      consumerGroup,
+      ...(message !== undefined && { message }),
+      ...(first !== undefined && { entryId: first.id }),
+      ...(first !== undefined && first === message && { deliveryCount: first.deliveryCount }),
+      stream,
+      group: consumerGroup,
     });
-  }
+  };
 }
 
 function delay(ms: number): Promise<void> {

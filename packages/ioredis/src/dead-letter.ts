@@ -1,4 +1,9 @@
-import { errorType, type MessagingTelemetry } from '@baton/core';
+import {
+  type MessagingTelemetry,
+  parseTraceParent,
+  readFirstValidHeader,
+  TRACE_PARENT_HEADER,
+} from '@baton/core';
 import type { Redis } from 'ioredis';
 import { CONTEXT_FIELDS } from './carrier.js';
 import { type ParsedEntry, type StaticDescription, SYSTEM } from './describe.js';
@@ -34,10 +39,17 @@ const MOVE_SCRIPT = `local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3)
 redis.call('XACK', KEYS[2], ARGV[1], ARGV[2])
 return id`;
 
-function describeError(error: unknown): string {
+function describeError(telemetry: MessagingTelemetry, error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return `${errorType(error)}: ${message}`.slice(0, MAX_ERROR_LENGTH);
+  return `${telemetry.errorType(error)}: ${message}`.slice(0, MAX_ERROR_LENGTH);
 }
+
+const hasCreationContext = (carrier: ParsedEntry['carrier']) =>
+  readFirstValidHeader(
+    carrier,
+    TRACE_PARENT_HEADER,
+    (value) => parseTraceParent(value) !== null,
+  ) !== undefined;
 
 /** Where dead entries go and who moves them. */
 export interface DeadLetterTarget {
@@ -53,12 +65,13 @@ export interface DeadLetterTarget {
 
 /**
  * Moves one entry to the dead-letter stream and acknowledges it on its own stream, in one
- * script, so that it is never acknowledged without being moved. Traced as `send <dead-letter>`
- * in the caller's context. The dead entry starts with the original entry's fields, byte for
- * byte and in order (repeated names and context fields included); then come the context
- * fields of the dead-letter send that the entry did not have at all (so that a reader of
- * the dead-letter stream continues a trace even when the producer wrote none), then the
- * `x-dead-letter-*` fields.
+ * script, so that it is never acknowledged without being moved. The dead entry starts with
+ * the original entry's fields, byte for byte and in order (repeated names and context
+ * fields included), then come the `x-dead-letter-*` fields. Traced in the caller's context
+ * as `send <dead-letter>`: a CLIENT span linked to the entry's creation context (the entry
+ * keeps its own context: `sendRole: 'transport'`); for an entry that carries no valid
+ * `traceparent`, a PRODUCER span whose context fields go after the entry's own (so that a
+ * reader of the dead-letter stream still joins a trace), before the `x-dead-letter-*` ones.
  */
 export async function moveToDeadLetter(
   target: DeadLetterTarget,
@@ -74,23 +87,24 @@ export async function moveToDeadLetter(
     [DEAD_LETTER_FIELDS.group]: target.group,
     [DEAD_LETTER_FIELDS.deliveries]: String(entry.deliveryCount),
   };
-  if (error !== undefined) extra[DEAD_LETTER_FIELDS.error] = describeError(error);
+  if (error !== undefined) extra[DEAD_LETTER_FIELDS.error] = describeError(target.telemetry, error);
+  const transport = hasCreationContext(parsed.carrier);
   await target.telemetry.publish(
     {
       system: SYSTEM,
       destination: target.deadLetterStream,
       headers: parsed.carrier,
-      preserveExistingContext: true,
-      serverAddress: target.server.serverAddress,
-      serverPort: target.server.serverPort,
+      message: entry,
+      sendRole: transport ? 'transport' : 'create',
+      ...target.server,
     },
     async (injected) => {
       const fieldArgs: Array<string | Buffer> = parsed.raw ? [...parsed.raw] : [];
-      for (const name of CONTEXT_FIELDS) {
+      for (const name of transport ? [] : CONTEXT_FIELDS) {
         const value = injected[name];
-        if (typeof value === 'string' && parsed.carrier[name] === undefined) {
-          fieldArgs.push(name, value);
-        }
+        // The entry's traceparent, if any, is not valid: a reader takes the first valid one.
+        const missing = parsed.carrier[name] === undefined || name === TRACE_PARENT_HEADER;
+        if (typeof value === 'string' && missing) fieldArgs.push(name, value);
       }
       for (const [name, value] of Object.entries(extra)) fieldArgs.push(name, value);
       await target.signal.race(

@@ -1,10 +1,24 @@
-import type { MessageDescription } from '@baton/core';
+import type { InstrumentationScope, MessageDescription } from '@baton/core';
 import { type ContextCarrier, entryTimestampMs, splitFields, type ValueMode } from './carrier.js';
 import type { RawEntry } from './replies.js';
-import type { ProducerClient, StreamEntry } from './types.js';
+import type { ServerSource, StreamEntry } from './types.js';
+
+/**
+ * `error.type` of an error Redis replied with: `ReplyError`, whichever ioredis major made
+ * it. ioredis 6 raises subclasses of redis-errors' `ReplyError` (`SimpleError`, `BlobError`,
+ * both named `ReplyError`), ioredis 5 the class itself; one value keeps dashboards stable
+ * across an upgrade. Everything else: the class name (core's default).
+ */
+export function redisErrorType(error: unknown): string | undefined {
+  return error instanceof Error && error.name === 'ReplyError' ? 'ReplyError' : undefined;
+}
 
 /** The instrumentation scope of every span and metric this package makes. */
-export const SCOPE = Object.freeze({ name: '@baton/ioredis', version: '0.1.0' });
+export const SCOPE: InstrumentationScope = Object.freeze({
+  name: '@baton/ioredis',
+  version: '0.1.0',
+  errorType: redisErrorType,
+});
 
 /** `messaging.system`: semconv has no value for Redis, so Baton uses `redis`. */
 export const SYSTEM = 'redis';
@@ -16,9 +30,15 @@ export interface StaticDescription {
   serverPort?: number;
 }
 
+interface ConnectOptions {
+  host?: unknown;
+  port?: unknown;
+  path?: unknown;
+}
+
 /** `server.address` / `server.port` of an ioredis client (not for a unix socket or a cluster). */
-export function serverOf(client: Pick<ProducerClient, 'options'> | undefined): StaticDescription {
-  const options = client?.options;
+export function serverOf(client: ServerSource | undefined): StaticDescription {
+  const options = client?.options as ConnectOptions | undefined;
   if (!options || options.path || typeof options.host !== 'string') return {};
   return {
     serverAddress: options.host,
@@ -53,18 +73,17 @@ export function parseEntry<V extends string | Buffer>(
   return { entry, raw, carrier };
 }
 
-/** The entry as core's neutral description. */
+/** The entry as core's neutral description; the entry itself is the native message. */
 export function describeEntry(parsed: ParsedEntry, base: StaticDescription): MessageDescription {
   const { entry } = parsed;
   return {
     system: SYSTEM,
     destination: entry.stream,
     headers: parsed.carrier,
+    message: entry,
     messageId: entry.id,
-    timestampMs: entry.timestampMs,
+    ...(entry.timestampMs !== undefined && { timestampMs: entry.timestampMs }),
     deliveryCount: entry.deliveryCount,
-    consumerGroup: base.consumerGroup,
-    serverAddress: base.serverAddress,
-    serverPort: base.serverPort,
+    ...base,
   };
 }

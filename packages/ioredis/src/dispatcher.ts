@@ -1,15 +1,24 @@
-import { activeContext, type MessagingTelemetry, runWithContext } from '@baton/core';
+import {
+  activeContext,
+  type MessagingTelemetry,
+  type NamedOperation,
+  runWithContext,
+} from '@baton/core';
 import type { Context } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
 import type { ResolvedConsumerOptions } from './consumer-options.js';
 import { type DeadLetterReason, type DeadLetterTarget, moveToDeadLetter } from './dead-letter.js';
 import { describeEntry, type ParsedEntry, type StaticDescription, SYSTEM } from './describe.js';
 import { StopRequested, type StopSignal } from './stop-signal.js';
-import type { ConsumerErrorInfo } from './types.js';
+import type { ConsumerErrorInfo, StreamEntry } from './types.js';
 
-type Report = (
+/** How the consumer's parts report an error: what failed, and the entry (or batch) concerned. */
+export type Report = (
   error: unknown,
-  info: { operation: ConsumerErrorInfo['operation']; entryId?: string },
+  detail: {
+    operation: ConsumerErrorInfo['operation'];
+    message?: StreamEntry<string | Buffer> | readonly StreamEntry<string | Buffer>[];
+  },
 ) => void;
 
 /**
@@ -20,6 +29,7 @@ type Report = (
 export class EntryDispatcher {
   private readonly base: StaticDescription;
   private readonly deadLetter: DeadLetterTarget;
+  private readonly ackOperation: NamedOperation;
 
   constructor(
     private readonly client: Redis,
@@ -29,12 +39,18 @@ export class EntryDispatcher {
     private readonly report: Report,
     private readonly signal: StopSignal,
   ) {
-    this.base = { consumerGroup: options.group, ...server };
+    this.base = { consumerGroup: options.consumerGroup, ...server };
+    this.ackOperation = {
+      system: SYSTEM,
+      destination: options.stream,
+      operationName: 'ack',
+      ...this.base,
+    };
     this.deadLetter = {
       telemetry,
       client,
       stream: options.stream,
-      group: options.group,
+      group: options.consumerGroup,
       deadLetterStream: options.deadLetterStream,
       server,
       signal,
@@ -75,20 +91,32 @@ export class EntryDispatcher {
     if (next < live.length) await this.release(live.slice(next));
   }
 
-  /** `XACK`s `ids`; a failure leaves them pending (they come back: at least once). */
+  /**
+   * `XACK`s `ids`, timed as a settle (`messaging.client.operation.duration`, operation
+   * `ack`); a failure leaves them pending (they come back: at least once).
+   */
   async ack(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
+    const startMs = performance.now();
     try {
-      await this.signal.race(this.client.xack(this.options.stream, this.options.group, ...ids));
+      await this.signal.race(
+        this.client.xack(this.options.stream, this.options.consumerGroup, ...ids),
+      );
+      this.telemetry.recordOperationDuration('settle', this.ackOperation, startMs);
     } catch (error) {
       // Stopped while Redis is down: the XACK stays queued in ioredis, or the entries come back.
-      if (!(error instanceof StopRequested)) this.report(error, { operation: 'ack' });
+      if (error instanceof StopRequested) return;
+      this.telemetry.recordOperationDuration('settle', this.ackOperation, startMs, {
+        error,
+        failed: true,
+      });
+      this.report(error, { operation: 'settle' });
     }
   }
 
   private async handleEntry(parsed: ParsedEntry): Promise<boolean> {
     let processContext: Context | undefined;
-    const handler = this.options.eachEntry!;
+    const handler = this.options.eachMessage!;
     try {
       await this.telemetry.process(describeEntry(parsed, this.base), (ctx) => {
         processContext = ctx;
@@ -96,7 +124,7 @@ export class EntryDispatcher {
       });
       return true;
     } catch (error) {
-      this.report(error, { operation: 'handle', entryId: parsed.entry.id });
+      this.report(error, { operation: 'process', message: parsed.entry });
       if (parsed.entry.deliveryCount >= this.options.maxDeliveries) {
         await this.moveToDeadLetter(parsed, 'handler-failed', error, processContext);
       }
@@ -107,21 +135,20 @@ export class EntryDispatcher {
   private async handleBatch(entries: readonly ParsedEntry[]): Promise<void> {
     const handler = this.options.eachBatch!;
     const { stream } = this.options;
+    // One array: the handler's argument is the batch's native message (hooks, onError).
+    const batch = entries.map((parsed) => parsed.entry);
     let batchContext: Context | undefined;
     try {
       await this.telemetry.processBatch(
-        { system: SYSTEM, destination: stream, ...this.base },
+        { system: SYSTEM, destination: stream, message: batch, ...this.base },
         entries.map((parsed) => describeEntry(parsed, this.base)),
         (scope) => {
           batchContext = activeContext();
-          return handler(
-            entries.map((parsed) => parsed.entry),
-            scope,
-          );
+          return handler(batch, scope);
         },
       );
     } catch (error) {
-      this.report(error, { operation: 'handle', entryId: entries[0]?.entry.id });
+      this.report(error, { operation: 'process', message: batch });
       for (const parsed of entries) {
         if (parsed.entry.deliveryCount >= this.options.maxDeliveries) {
           await this.moveToDeadLetter(parsed, 'handler-failed', error, batchContext);
@@ -137,7 +164,7 @@ export class EntryDispatcher {
    * claimed at once, and with the delivery that did not happen taken off their count.
    */
   private async release(entries: readonly ParsedEntry[]): Promise<void> {
-    const { stream, group, consumer, claimIdleMs } = this.options;
+    const { stream, consumerGroup, consumer, claimIdleMs } = this.options;
     const byCount = new Map<number, string[]>();
     for (const { entry } of entries) {
       const ids = byCount.get(entry.deliveryCount) ?? [];
@@ -149,7 +176,7 @@ export class EntryDispatcher {
         const claim = this.client.call(
           'XCLAIM',
           stream,
-          group,
+          consumerGroup,
           consumer,
           0,
           ...ids,
@@ -179,7 +206,7 @@ export class EntryDispatcher {
     } catch (failure) {
       // Still pending: it comes back and is dead-lettered on a later claim.
       if (failure instanceof StopRequested) return;
-      this.report(failure, { operation: 'dead-letter', entryId: parsed.entry.id });
+      this.report(failure, { operation: 'dead-letter', message: parsed.entry });
     }
   }
 }

@@ -5,86 +5,171 @@ import {
   type PublishDescription,
 } from '@baton/core';
 import { type Span, trace } from '@opentelemetry/api';
-import { explicitEntryId, xaddArguments } from './carrier.js';
+import { deprecatedProducerMethods, type StreamProducer } from './deprecated-producer.js';
 import { SCOPE, SYSTEM, serverOf } from './describe.js';
-import type {
-  AddOptions,
-  PipelineLike,
-  ProducerClient,
-  StreamFields,
-  StreamProducer,
-} from './types.js';
+import { text } from './replies.js';
+import type { ProducerClient, ServerSource } from './types.js';
+import { targetOf, viewOf } from './view.js';
+import { parseXadd, type XaddCall } from './xadd-arguments.js';
+
+type Method = (...args: unknown[]) => unknown;
+const ignore = () => {};
 
 // In a multi() the per-command reply is the status QUEUED, not the id.
 function recordEntryId(span: Span | undefined, id: unknown): void {
-  if (span && typeof id === 'string' && id !== 'QUEUED') {
-    span.setAttribute(ATTR_MESSAGING_MESSAGE_ID, id);
+  const value = Buffer.isBuffer(id) ? text(id) : id;
+  if (span && typeof value === 'string' && value !== 'QUEUED') {
+    span.setAttribute(ATTR_MESSAGING_MESSAGE_ID, value);
   }
 }
 
-const ignore = () => {};
+const isThenable = (value: unknown): value is Promise<unknown> =>
+  typeof (value as { then?: unknown } | null)?.then === 'function';
+
+/** What every traced `XADD` of one {@link traceProducer} view shares. */
+interface Tracing {
+  readonly telemetry: MessagingTelemetry;
+  readonly server: ReturnType<typeof serverOf>;
+}
+
+// The entry's fields: the application's payload (minus fields named like Baton's context
+// fields), then the context fields, then anything a publish hook added to the headers.
+function withContext(call: XaddCall, headers: Record<string, unknown>): unknown[] {
+  const args = [...call.head, ...call.payload];
+  for (const name of Object.keys(headers)) args.push(name, headers[name]);
+  return args;
+}
 
 /**
- * Wraps an ioredis client (`Redis` or `Cluster`) so that every `add` is an `XADD` inside a
- * `send <stream>` PRODUCER span, with `traceparent`, `tracestate`, `baggage` and
- * `x-correlation-id` written as entry fields beside the payload. The client is not
- * modified; the caller's fields object is never mutated.
+ * One traced `XADD` on `target` (a client, a pipeline or a `multi()`): a `send <stream>`
+ * span around the call, the context fields appended to a copy of the arguments. Returns
+ * exactly what the client returns (a promise of the id, or the pipeline), except that a
+ * client call without a callback returns a promise settled after the span ended. Its
+ * result and errors are the client's, unchanged.
+ */
+function tracedXadd(
+  tracing: Tracing,
+  target: object,
+  method: string,
+  given: unknown[],
+  queued: boolean,
+): unknown {
+  const fn = Reflect.get(target, method, target) as Method;
+  const call = parseXadd(given);
+  if (call === undefined) {
+    tracing.telemetry.diagnostics.reportOnce(
+      'xadd arguments',
+      'an XADD whose arguments it cannot read is sent as is, untraced (a later one may be readable):',
+      given.length,
+    );
+    return fn.apply(target, given);
+  }
+  const description: PublishDescription = {
+    system: SYSTEM,
+    destination: call.stream,
+    headers: {},
+    message: call.args,
+    ...(call.explicitId !== undefined && { messageId: call.explicitId }),
+    ...tracing.server,
+  };
+  const { callback } = call;
+  if (callback === undefined && !queued) {
+    // A client call: the caller gets the traced promise, which rejects as the client's does.
+    return tracing.telemetry.publish(description, (headers) => {
+      const span = trace.getActiveSpan();
+      const reply = fn.apply(target, withContext(call, headers));
+      if (span === undefined || !span.isRecording() || !isThenable(reply)) return reply;
+      return reply.then((id) => {
+        recordEntryId(span, id);
+        return id;
+      });
+    });
+  }
+  // A pipeline or multi() command, or a call with a callback: the reply reaches the caller
+  // through the client (exec(), the callback); Baton's own callback only ends the span.
+  let result: unknown;
+  const traced = tracing.telemetry.publish(description, (headers) => {
+    const span = trace.getActiveSpan();
+    let settle: (reply: unknown[]) => void = ignore;
+    const replied = new Promise((resolve, reject) => {
+      settle = ([error, id]) => {
+        if (error) return reject(error);
+        recordEntryId(span, id);
+        resolve(id);
+      };
+    });
+    const onReply = (...reply: unknown[]) => {
+      settle(reply);
+      return callback?.(...reply);
+    };
+    result = fn.apply(target, [...withContext(call, headers), onReply]);
+    return replied;
+  });
+  // The error reaches the caller through the client; this promise only ends the span.
+  (traced as Promise<unknown>).catch(ignore);
+  return result;
+}
+
+/**
+ * A view of a pipeline or `multi()` whose `xadd` is traced. ioredis's `pipeline(commands)`
+ * replays the commands on the pipeline; the view replays them on itself, so an `xadd`
+ * among them is traced too.
+ */
+function tracedPipeline(tracing: Tracing, pipeline: unknown, commands: unknown): unknown {
+  if (pipeline === null || typeof pipeline !== 'object' || isThenable(pipeline)) return pipeline;
+  const view = viewOf(pipeline, {
+    xadd: (...args) => tracedXadd(tracing, pipeline, 'xadd', args, true),
+    xaddBuffer: (...args) => tracedXadd(tracing, pipeline, 'xaddBuffer', args, true),
+  });
+  if (Array.isArray(commands)) {
+    for (const command of commands as unknown[][]) {
+      const [name, ...args] = command;
+      (Reflect.get(view, name as string) as Method)(...args);
+    }
+  }
+  return view;
+}
+
+/**
+ * Returns a view of an ioredis client (`Redis` or `Cluster`, ioredis 5 or 6) in which every
+ * `xadd` (and `xaddBuffer`), on the client and on its `pipeline()` and `multi()`, is an
+ * `XADD` inside a `send <stream>` PRODUCER span, with `traceparent`, `tracestate`,
+ * `baggage` and `x-correlation-id` appended as entry fields to a copy of the arguments.
+ * Everything else is the client's own. The client object is never modified, and your
+ * field arguments are sent as you gave them (a field named like a context field is
+ * replaced by Baton's). The result and errors of each call are the client's.
  *
  * @example
- * const producer = traceProducer(redis);
- * const id = await producer.add('orders', { orderId: '42' }, { maxLen: 10_000, approximate: true });
+ * const redis = traceProducer(new Redis());
+ * await redis.xadd('orders', 'MAXLEN', '~', 100_000, '*', 'orderId', '42');
  */
-export function traceProducer(client: ProducerClient, options?: BatonOptions): StreamProducer {
-  const telemetry = new MessagingTelemetry(SCOPE, options);
-  const { serverAddress, serverPort } = serverOf(client);
-  const describe = (
-    stream: string,
-    fields: StreamFields,
-    addOptions: AddOptions | undefined,
-  ): PublishDescription => ({
-    system: SYSTEM,
-    destination: stream,
-    headers: fields,
-    messageId: explicitEntryId(addOptions),
-    serverAddress,
-    serverPort,
-  });
-
-  return {
-    add(stream, fields, addOptions) {
-      return telemetry.publish(describe(stream, fields, addOptions), (entryFields) => {
-        const span = trace.getActiveSpan();
-        const reply = client.xadd(stream, ...xaddArguments(entryFields, addOptions));
-        // Only a recording span keeps the id: skip the extra promise otherwise.
-        if (span === undefined || !span.isRecording()) return reply;
-        return reply.then((id) => {
-          recordEntryId(span, id);
-          return id;
-        });
-      });
-    },
-
-    addTo(pipeline, stream, fields, addOptions) {
-      const queued = telemetry.publish(
-        describe(stream, fields, addOptions),
-        (entryFields) =>
-          new Promise<string | null | undefined>((resolve, reject) => {
-            const span = trace.getActiveSpan();
-            (pipeline as PipelineLike).xadd(
-              stream,
-              ...xaddArguments(entryFields, addOptions),
-              (error, id) => {
-                if (error) return reject(error);
-                recordEntryId(span, id);
-                resolve(id);
-              },
-            );
-          }),
-      );
-      // The reply (or its error) reaches the caller through exec(); this promise only
-      // ends the span, and must not become an unhandled rejection.
-      queued.catch(ignore);
-      return pipeline;
-    },
+export function traceProducer<C extends ProducerClient>(
+  client: C,
+  options?: BatonOptions,
+): C & StreamProducer {
+  const target = targetOf(client);
+  const tracing: Tracing = {
+    telemetry: new MessagingTelemetry(SCOPE, options),
+    server: serverOf(target as ServerSource),
   };
+  const raw = target as unknown as Record<string, Method>;
+  const xadd: Method = (...args) => tracedXadd(tracing, target, 'xadd', args, false);
+  return viewOf(target, {
+    xadd,
+    xaddBuffer: (...args) => tracedXadd(tracing, target, 'xaddBuffer', args, false),
+    pipeline: (...args) => tracedPipeline(tracing, raw.pipeline?.call(target), args[0]),
+    multi: (...args) => {
+      const [first, second] = args;
+      const commands = Array.isArray(first) ? first : undefined;
+      const multiOptions = commands ? second : first;
+      // multi({ pipeline: false }) sends MULTI: the client's own xadd calls then queue.
+      if ((multiOptions as { pipeline?: unknown } | undefined)?.pipeline === false) {
+        return raw.multi?.apply(target, args);
+      }
+      return tracedPipeline(tracing, raw.multi?.call(target, multiOptions), commands);
+    },
+    ...deprecatedProducerMethods(tracing.telemetry, xadd, (pipeline, args) =>
+      tracedXadd(tracing, pipeline, 'xadd', args, true),
+    ),
+  }) as C & StreamProducer;
 }

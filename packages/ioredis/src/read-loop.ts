@@ -1,9 +1,9 @@
-import { diag } from '@opentelemetry/api';
+import type { Diagnostics } from '@baton/core';
 import type { Redis } from 'ioredis';
 import { type BlockingConnection, ConnectionLost } from './blocking-connection.js';
 import type { ResolvedConsumerOptions } from './consumer-options.js';
 import { type ParsedEntry, parseEntry } from './describe.js';
-import type { EntryDispatcher } from './dispatcher.js';
+import type { EntryDispatcher, Report } from './dispatcher.js';
 import {
   autoClaimReply,
   compareEntryIds,
@@ -18,11 +18,6 @@ import type { ConsumerErrorInfo } from './types.js';
 const MAX_BACKOFF_MS = 5000;
 const ignore = () => {};
 
-type Report = (
-  error: unknown,
-  info: { operation: ConsumerErrorInfo['operation']; entryId?: string },
-) => void;
-
 /** What one run of the read loop works with. */
 export interface ReadLoopParts {
   client: Redis;
@@ -32,6 +27,9 @@ export interface ReadLoopParts {
   signal: StopSignal;
   report: Report;
   stopping: () => boolean;
+  /** A read returned (entries or not): for the consumer's health. */
+  polled: () => void;
+  diagnostics: Diagnostics;
 }
 
 /** Entries a read whose reply was lost delivered: pending, never seen by this consumer. */
@@ -76,7 +74,7 @@ export class ReadLoop {
     let lost: LostReplies | undefined;
     let failures = 0;
     while (!stopping()) {
-      let operation: ConsumerErrorInfo['operation'] = 'read';
+      let operation: ConsumerErrorInfo['operation'] = 'receive';
       try {
         await signal.race(connection.whenReady());
         if (connection.closeCount !== this.closesSeen) {
@@ -131,8 +129,8 @@ export class ReadLoop {
   }
 
   private async read(id: string, block: boolean): Promise<unknown> {
-    const { stream, group, consumer, count, blockMs } = this.parts.options;
-    const args: Array<string | number> = ['GROUP', group, consumer, 'COUNT', count];
+    const { stream, consumerGroup, consumer, count, blockMs } = this.parts.options;
+    const args: Array<string | number> = ['GROUP', consumerGroup, consumer, 'COUNT', count];
     if (block) {
       // Wake up in time for the next reclaim round.
       args.push('BLOCK', Math.max(1, Math.min(blockMs, this.nextClaimAt - Date.now())));
@@ -140,7 +138,9 @@ export class ReadLoop {
     args.push('STREAMS', stream, id);
     this.reading = block;
     try {
-      return await this.parts.signal.race(this.parts.connection.read(args));
+      const reply = await this.parts.signal.race(this.parts.connection.read(args));
+      this.parts.polled();
+      return reply;
     } finally {
       this.reading = false;
     }
@@ -149,12 +149,12 @@ export class ReadLoop {
   /** One `XAUTOCLAIM` call; a full scan of the PEL ends a round. */
   private async reclaim(): Promise<void> {
     const { client, options, signal } = this.parts;
-    const { stream, group, consumer, claimIdleMs, count } = options;
+    const { stream, consumerGroup, consumer, claimIdleMs, count } = options;
     const reply = autoClaimReply(
       await signal.race(
         withBufferCommands(client).xautoclaimBuffer(
           stream,
-          group,
+          consumerGroup,
           consumer,
           claimIdleMs,
           this.claimCursor,
@@ -176,13 +176,13 @@ export class ReadLoop {
   private async handleRedelivered(entries: readonly RawEntry[], lost?: LostReplies): Promise<void> {
     if (entries.length === 0) return;
     const { client, options, signal, dispatcher, stopping } = this.parts;
-    const { stream, group, consumer, fieldEncoding } = options;
+    const { stream, consumerGroup, consumer, fieldEncoding } = options;
     // An entry deleted from the stream while pending has no fields: nothing to handle.
     const deleted = entries.filter(([, fields]) => fields === null).map(([id]) => id);
     await dispatcher.ack(deleted);
     const live = entries.filter(([, fields]) => fields !== null);
     const pipeline = client.pipeline();
-    for (const [id] of live) pipeline.call('XPENDING', stream, group, id, id, 1, consumer);
+    for (const [id] of live) pipeline.call('XPENDING', stream, consumerGroup, id, id, 1, consumer);
     const replies = live.length > 0 ? ((await signal.race(pipeline.exec())) ?? []) : [];
     const parsed: ParsedEntry[] = [];
     const uncounted: string[] = [];
@@ -206,7 +206,7 @@ export class ReadLoop {
       const claim = client.call(
         'XCLAIM',
         stream,
-        group,
+        consumerGroup,
         consumer,
         0,
         ...uncounted,
@@ -229,8 +229,8 @@ export class ReadLoop {
     error: unknown,
     operation: ConsumerErrorInfo['operation'],
   ): Promise<void> {
-    const { client, options, signal, report } = this.parts;
-    const { stream, group } = options;
+    const { client, options, signal, report, diagnostics } = this.parts;
+    const { stream, consumerGroup: group } = options;
     if (!options.createGroup) {
       if (this.groupMissingReported) return;
       this.groupMissingReported = true;
@@ -249,9 +249,11 @@ export class ReadLoop {
       report(failure, { operation: 'create-group' });
       return;
     }
-    diag.warn(
-      `@baton/ioredis: consumer group ${group} of stream ${stream} was missing (NOGROUP); ` +
-        `recreated it to read the entries after ${startId}`,
+    // Once per group: a group that keeps vanishing is the operator's to look into.
+    diagnostics.reportOnce(
+      `group recreated ${stream} ${group}`,
+      `consumer group ${group} of stream ${stream} was missing (NOGROUP); recreated it to read the entries after`,
+      startId,
     );
   }
 

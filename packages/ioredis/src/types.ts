@@ -4,62 +4,18 @@ import type { Redis } from 'ioredis';
 /** A payload field value as ioredis accepts it. */
 export type FieldValue = string | number | Buffer;
 
-/** Payload fields of one entry, by name. Baton adds the context fields beside them. */
-export type StreamFields = Readonly<Record<string, FieldValue>>;
-
 /**
- * How `XADD` trims and names the entry. Everything passes through to Redis unchanged.
- * @see https://redis.io/docs/latest/commands/xadd/
+ * What {@link traceProducer} needs of a client: an `xadd` method. Every ioredis `Redis` and
+ * `Cluster` (5 and 6) has one; `server.address` / `server.port` come from its `options`
+ * when it has a `host` (not for a unix socket or a cluster).
  */
-export interface AddOptions {
-  /** An explicit entry id (`<ms>-<seq>` or `<ms>-*`). @defaultValue '*' (Redis assigns it) */
-  id?: string;
-  /** Trim to this many entries (`MAXLEN`). */
-  maxLen?: number;
-  /** Evict entries with ids lower than this (`MINID`). */
-  minId?: string;
-  /** Trim approximately (`~`), which is much cheaper, instead of exactly (`=`). @defaultValue false */
-  approximate?: boolean;
-  /** Most entries one approximate trim may evict (`LIMIT`). */
-  limit?: number;
-  /** Do not create the stream when it does not exist (`NOMKSTREAM`). @defaultValue false */
-  noMkStream?: boolean;
-}
-
-/** The client calls Baton's producer makes: any ioredis `Redis` or `Cluster` has them. */
 export interface ProducerClient {
-  xadd(...args: [key: string, ...args: FieldValue[]]): Promise<string | null>;
-  /** Where the client connects, for `server.address` / `server.port`. */
-  options?: { host?: string; port?: number; path?: string | null };
+  xadd: (...args: never[]) => unknown;
 }
 
-/** A pipeline or a `multi()` transaction of ioredis. */
-export interface PipelineLike {
-  xadd(...args: [key: string, ...args: FieldValue[], callback: AddCallback]): unknown;
-}
-
-/** ioredis's per-command callback in a pipeline. */
-export type AddCallback = (error?: Error | null, id?: string | null) => void;
-
-/** Traced `XADD`: returned by {@link traceProducer}. */
-export interface StreamProducer {
-  /**
-   * Appends `fields` to `stream` with `XADD` inside a `send <stream>` span, with the
-   * context fields (`traceparent`, `tracestate`, `baggage`, `x-correlation-id`) added.
-   * Resolves to the entry id, like `redis.xadd`; rejects exactly as it does.
-   */
-  add(stream: string, fields: StreamFields, options?: AddOptions): Promise<string | null>;
-  /**
-   * Queues a traced `XADD` on an ioredis pipeline or `multi()`; the entry id comes back
-   * from `exec()` as usual. The send span ends when the command's reply arrives (so it
-   * never ends when the pipeline is never executed). Returns `pipeline` for chaining.
-   */
-  addTo<P extends PipelineLike>(
-    pipeline: P,
-    stream: string,
-    fields: StreamFields,
-    options?: AddOptions,
-  ): P;
+/** Where a client connects, read for `server.address` / `server.port`. */
+export interface ServerSource {
+  readonly options?: object;
 }
 
 /**
@@ -74,9 +30,10 @@ export type FieldEncoding = 'buffer' | 'utf8';
 export type FieldBytes<E extends FieldEncoding> = E extends 'utf8' ? string : Buffer;
 
 /**
- * One stream entry as a handler sees it. `V` is `Buffer` (the group consumer's default,
+ * One stream entry as a handler sees it. `V` is `Buffer` (the consumer's default,
  * `fieldEncoding: 'buffer'`) or `string` (`fieldEncoding: 'utf8'`, or string entries given
- * to {@link traceEntryHandler}).
+ * to {@link traceHandler}). Hooks get this object as `info.message`, and
+ * `runInMessageContext(entry, fn)` takes it in a batch.
  */
 export interface StreamEntry<V extends string | Buffer = Buffer> {
   readonly stream: string;
@@ -104,30 +61,58 @@ export type EntryHandler<V extends string | Buffer = Buffer> = (entry: StreamEnt
 
 /**
  * Handles the entries of one read inside ONE `process <stream>` span that links to every
- * entry's producer. `scope.runInMessageContext(i, fn)` runs `fn` in entry `i`'s own trace.
- * Resolving acknowledges them all; throwing leaves them all pending.
+ * entry's producer; `runInMessageContext(entries[i], fn)` runs `fn` in entry `i`'s own
+ * trace. Resolving acknowledges them all; throwing leaves them all pending.
  */
 export type BatchHandler<V extends string | Buffer = Buffer> = (
   entries: readonly StreamEntry<V>[],
+  /** @deprecated use `runInMessageContext(entries[i], fn)`; goes away in the next release */
   scope: BatchScope,
 ) => unknown;
 
-/** What the consumer reports through {@link GroupConsumerOptions.onError}. */
+/**
+ * What a consumer reports through {@link StreamConsumerOptions.onError}: core's
+ * `ErrorInfo` (`operation`, `destination` = the stream, `message` = the entry) and the
+ * group.
+ */
 export interface ConsumerErrorInfo extends ErrorInfo {
-  /** Which step failed: a handler, or a Redis call the runner made. */
-  operation: 'handle' | 'read' | 'ack' | 'claim' | 'release' | 'dead-letter' | 'create-group';
-  stream: string;
-  group: string;
-  /** The entry concerned, when there is one. */
-  entryId?: string;
+  /**
+   * What failed: `'process'` (a handler threw), `'receive'` (`XREADGROUP`, including a lost
+   * connection), `'claim'` (`XAUTOCLAIM`), `'settle'` (`XACK`), `'release'` (handing unread
+   * entries back on stop), `'dead-letter'`, `'create-group'`.
+   */
+  readonly operation:
+    | 'process'
+    | 'receive'
+    | 'claim'
+    | 'settle'
+    | 'release'
+    | 'dead-letter'
+    | 'create-group';
+  /** The stream. */
+  readonly destination: string;
+  readonly consumerGroup: string;
+  /**
+   * The entry concerned ({@link StreamEntry}), when there is one; for a failed
+   * `eachBatch`, the entries it was given.
+   */
+  readonly message?: StreamEntry<string | Buffer> | readonly StreamEntry<string | Buffer>[];
+  /** The id of the entry concerned (the first one, for a batch). */
+  readonly entryId?: string;
+  /** How many times the entry concerned was delivered (not for a batch). */
+  readonly deliveryCount?: number;
+  /** @deprecated use `destination` */
+  readonly stream: string;
+  /** @deprecated use `consumerGroup` */
+  readonly group: string;
 }
 
-/** Options of {@link createGroupConsumer}: the stream, the group, a handler, and tuning. */
-export interface GroupConsumerOptions<E extends FieldEncoding = 'buffer'> extends BatonOptions {
+/** Options of {@link createConsumer}: the stream, the group, a handler, and tuning. */
+export interface StreamConsumerOptions<E extends FieldEncoding = 'buffer'> extends BatonOptions {
   /** The stream to read. */
   stream: string;
-  /** The consumer group. */
-  group: string;
+  /** The consumer group (`messaging.consumer.group.name`). */
+  consumerGroup: string;
   /**
    * This consumer's name in the group. Keep it stable across restarts so that entries it
    * had read and not acknowledged come back at once when it restarts.
@@ -135,8 +120,8 @@ export interface GroupConsumerOptions<E extends FieldEncoding = 'buffer'> extend
    */
   consumer?: string;
   /** Called for each entry. Give this or {@link eachBatch}. */
-  eachEntry?: EntryHandler<FieldBytes<E>>;
-  /** Called for the entries of each read, in one span. Give this or {@link eachEntry}. */
+  eachMessage?: EntryHandler<FieldBytes<E>>;
+  /** Called for the entries of each read, in one span. Give this or {@link eachMessage}. */
   eachBatch?: BatchHandler<FieldBytes<E>>;
   /**
    * Payload fields as the exact bytes (`'buffer'`) or as UTF-8 strings (`'utf8'`). Baton's
@@ -156,7 +141,7 @@ export interface GroupConsumerOptions<E extends FieldEncoding = 'buffer'> extend
   concurrency?: number;
   /**
    * An entry left pending this long (its handler failed, or its consumer died) is claimed
-   * with `XAUTOCLAIM` and handled again, in its original trace. Also how often the runner
+   * with `XAUTOCLAIM` and handled again, in its original trace. Also how often the consumer
    * looks for such entries. Keep it above your slowest handler.
    * @defaultValue 30_000
    */
@@ -167,32 +152,35 @@ export interface GroupConsumerOptions<E extends FieldEncoding = 'buffer'> extend
    * @defaultValue 5
    */
   maxDeliveries?: number;
-  /** Where dead entries go, with their context fields and the reason. @defaultValue `<stream>:dead-letter` */
+  /** Where dead entries go, with the reason. @defaultValue `<stream>:dead-letter` */
   deadLetterStream?: string;
-  /** Least time between two `XINFO GROUPS` reads for the lag gauges. @defaultValue 10_000 */
+  /**
+   * Least time between two `XINFO GROUPS` reads for the lag gauges and `healthOf`'s lag.
+   * @defaultValue 10_000
+   */
   lagIntervalMs?: number;
   /**
-   * Told about handler failures and failed Redis calls; the runner keeps going either
-   * way (reads are retried with a backoff). A lost connection is reported once per outage
-   * (`operation: 'read'`), not once per reconnect attempt; a missing group (NOGROUP) once
-   * until it exists again. Errors it throws are ignored.
-   * @defaultValue report through OpenTelemetry's `diag`
+   * Told about every error the consumer sees and keeps going after: handler failures and
+   * failed Redis calls (reads are retried with a backoff). A lost connection is reported
+   * once per outage (`operation: 'receive'`), not once per reconnect attempt; a missing
+   * group (NOGROUP) once until it exists again. Errors it throws are ignored.
+   * @defaultValue one `diag` warning per kind of error (`operation`)
    */
-  onError?: (error: unknown, info: ConsumerErrorInfo) => void;
+  onError?(error: unknown, info: ConsumerErrorInfo): void;
   /**
-   * The connection for the blocking `XREADGROUP` (BLOCK ties a connection up). The runner
-   * uses it and leaves it open on stop. Its own connection the runner can close: with
+   * The connection for the blocking `XREADGROUP` (BLOCK ties a connection up). The consumer
+   * uses it and leaves it open on stop. Its own connection the consumer can close: with
    * yours, a `stop()` while Redis is unreachable stops waiting for the read but cannot end
    * it, and entries Redis delivers to that read later are reclaimed after `claimIdleMs`;
    * a reply lost in a disconnect waits for the read ioredis resends on reconnect (up to
-   * `blockMs`) before the runner reads those entries again.
+   * `blockMs`) before the consumer reads those entries again.
    * @defaultValue `redis.duplicate()` (without resending a read in flight on reconnect), closed on stop
    */
   blockingConnection?: Redis;
 }
 
-/** A consumer-group runner: returned by {@link createGroupConsumer}. */
-export interface GroupConsumer {
+/** A consumer-group runner: returned by {@link createConsumer}. See `healthOf` for its health. */
+export interface StreamConsumer {
   /**
    * Creates the group if asked, then starts reading in the background. Resolves once
    * reading has started; rejects only when the group cannot be created.
@@ -208,12 +196,12 @@ export interface GroupConsumer {
   readonly consumer: string;
 }
 
-/** Options of {@link traceEntryHandler}. */
-export interface EntryHandlerOptions extends BatonOptions {
+/** Options of {@link traceHandler}. */
+export interface TraceHandlerOptions extends BatonOptions {
   /** The consumer group, for `messaging.consumer.group.name`. */
-  group?: string;
+  consumerGroup?: string;
   /** The client, for `server.address` / `server.port`. */
-  client?: Pick<ProducerClient, 'options'>;
+  client?: ServerSource;
 }
 
 /**
@@ -226,8 +214,8 @@ export type RawStreamEntry<V extends string | Buffer = string | Buffer> = readon
   fields: readonly V[] | null,
 ];
 
-/** What {@link traceEntryHandler} returns: call it with each entry your loop reads. */
-export type TracedEntryHandler<R, V extends string | Buffer = string> = (
+/** What {@link traceHandler} returns: call it with each entry your loop reads. */
+export type TracedHandler<R, V extends string | Buffer = string> = (
   stream: string | Buffer,
   entry: RawStreamEntry<V>,
   info?: { deliveryCount?: number },

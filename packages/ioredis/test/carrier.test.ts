@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  CONTEXT_FIELDS,
-  entryTimestampMs,
-  explicitEntryId,
-  isContextField,
-  splitFields,
-  xaddArguments,
-} from '../src/carrier.js';
+import { CONTEXT_FIELDS, entryTimestampMs, isContextField, splitFields } from '../src/carrier.js';
+import { xaddArguments } from '../src/deprecated-producer.js';
 
 describe('splitFields', () => {
   it('separates the payload from the context fields', () => {
@@ -156,14 +150,5 @@ describe('xaddArguments', () => {
       'c',
       buffer,
     ]);
-  });
-});
-
-describe('explicitEntryId', () => {
-  it('is the id only when Redis will not fill part of it in', () => {
-    expect(explicitEntryId({ id: '1700000000000-3' })).toBe('1700000000000-3');
-    expect(explicitEntryId({ id: '1700000000000-*' })).toBeUndefined();
-    expect(explicitEntryId({ id: '*' })).toBeUndefined();
-    expect(explicitEntryId(undefined)).toBeUndefined();
   });
 });

@@ -10,6 +10,7 @@ const root = join(import.meta.dirname, '..', '..', '..');
 const READMES: Record<string, string[]> = {
   'packages/core/README.md': ['attributes', 'metrics'],
   'packages/amqplib/README.md': ['attributes system=rabbitmq', 'metrics'],
+  'packages/ioredis/README.md': ['attributes system=redis', 'metrics'],
 };
 
 describe('README tables generated from the telemetry contract', () => {

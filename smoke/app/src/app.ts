@@ -5,7 +5,7 @@
 // request's correlation_id. One line per check; exit code 1 when any fails.
 import { traceChannel } from '@baton/amqplib';
 import { edgeContext, runWithContext } from '@baton/core';
-import { createGroupConsumer, traceProducer } from '@baton/ioredis';
+import { createConsumer, traceProducer } from '@baton/ioredis';
 import { createLogger } from '@baton/pino';
 import { context, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -90,13 +90,13 @@ async function roundTrip(bus: string, publish: () => Promise<unknown>): Promise<
 }
 
 async function overRedis(): Promise<void> {
-  const redis = new Redis(process.env.REDIS_URL || 'redis://127.0.0.1:6379');
+  const redis = traceProducer(new Redis(process.env.REDIS_URL || 'redis://127.0.0.1:6379'));
   const stream = `${runId}:orders`;
-  const consumer = createGroupConsumer(redis, {
+  const consumer = createConsumer(redis, {
     stream,
-    group: 'smoke',
+    consumerGroup: 'smoke',
     createGroup: true,
-    eachEntry: async () => {
+    eachMessage: async () => {
       logger.info({ bus: 'redis' }, 'consumed');
     },
     // A failing read would otherwise only show up as the missing process span.
@@ -104,9 +104,7 @@ async function overRedis(): Promise<void> {
   });
   await consumer.start();
   try {
-    // Known today (issue 9): under exactOptionalPropertyTypes this call does not compile.
-    const producer = traceProducer(redis);
-    await roundTrip('redis', () => producer.add(stream, { orderId: '42' }));
+    await roundTrip('redis', () => redis.xadd(stream, '*', 'orderId', '42'));
   } finally {
     await consumer.stop();
     await redis.del(stream);

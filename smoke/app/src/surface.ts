@@ -19,10 +19,9 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { pino } from 'pino';
 
-// Known today (issue 9): the Cluster call does not compile, and under
-// exactOptionalPropertyTypes neither does the Redis one.
-export const redisProducer = (redis: Redis) => traceRedisProducer(redis);
-export const clusterProducer = (cluster: Cluster) => traceRedisProducer(cluster);
+// traceProducer returns the client's own type, for a Redis and for a Cluster.
+export const redisProducer = (redis: Redis): Redis => traceRedisProducer(redis);
+export const clusterProducer = (cluster: Cluster): Cluster => traceRedisProducer(cluster);
 
 export const channels = (channel: Channel, confirm: ConfirmChannel) =>
   [traceChannel(channel), traceChannel(confirm)] as const;

@@ -1,4 +1,4 @@
-import { createGroupConsumer, type GroupConsumer, traceProducer } from '@baton/ioredis';
+import { createConsumer, type StreamConsumer, traceProducer } from '@baton/ioredis';
 import { isReachable } from '@baton/testing';
 import { Redis } from 'ioredis';
 import type { BusFactoryOptions, DemoBus, Payload } from '../bus.js';
@@ -23,32 +23,27 @@ export async function createRedisBus(options: BusFactoryOptions): Promise<DemoBu
       `no Redis answers at ${url} (set REDIS_URL, or run \`docker compose up -d redis\`)`,
     );
   }
-  const redis = new Redis(url);
-  const producer = traceProducer(redis);
-  const consumers: GroupConsumer[] = [];
+  const redis = traceProducer(new Redis(url));
+  const consumers: StreamConsumer[] = [];
   const streamName = (event: string) => `${options.namespace}:${event}`;
 
   return {
     kind: 'redis',
     async publish(event, payload) {
       const stream = streamName(event);
-      // XADD and EXPIRE in one round trip: the traced add works inside a pipeline.
-      const pipeline = redis.pipeline();
-      producer.addTo(
-        pipeline,
-        stream,
-        { payload: JSON.stringify(payload) },
-        { maxLen: 10_000, approximate: true },
-      );
-      pipeline.expire(stream, STREAM_TTL_SECONDS);
-      const results = await pipeline.exec();
+      // XADD and EXPIRE in one round trip: the traced client's pipeline traces its XADD.
+      const results = await redis
+        .pipeline()
+        .xadd(stream, 'MAXLEN', '~', 10_000, '*', 'payload', JSON.stringify(payload))
+        .expire(stream, STREAM_TTL_SECONDS)
+        .exec();
       const failure = results?.find(([error]) => error)?.[0];
       if (failure) throw failure;
     },
     async subscribe(event, group, handler) {
-      const consumer = createGroupConsumer(redis, {
+      const consumer = createConsumer(redis, {
         stream: streamName(event),
-        group,
+        consumerGroup: group,
         consumer: `${group}-${process.pid}`,
         createGroup: true,
         groupStartId: '0', // entries published before this service started are its too
@@ -56,7 +51,7 @@ export async function createRedisBus(options: BusFactoryOptions): Promise<DemoBu
         blockMs: 1000,
         lagIntervalMs: 2000,
         fieldEncoding: 'utf8', // the payload is JSON text
-        eachEntry: (entry) => handler(JSON.parse(entry.fields.payload ?? 'null') as Payload),
+        eachMessage: (entry) => handler(JSON.parse(entry.fields.payload ?? 'null') as Payload),
       });
       await consumer.start();
       consumers.push(consumer);
