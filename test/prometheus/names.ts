@@ -14,12 +14,16 @@ export interface PrometheusMetric {
   series: string[];
   requiredLabels: string[];
   optionalLabels: string[];
+  /** On the scraped route (@baton/prometheus); the Collector route carries none. */
   exemplars: boolean;
+  /** Histograms: the finite `le` boundaries. */
+  buckets?: number[];
 }
 
 interface NamesFile {
   targetLabels: Record<string, string>;
   exporterLabels: Record<string, string>;
+  ruleLabels: Record<string, string>;
   exemplarLabels: Record<string, string>;
   labels: Record<string, string>;
   metrics: PrometheusMetric[];
@@ -47,6 +51,9 @@ export const TARGET_LABELS: readonly string[] = Object.keys(names.targetLabels);
 /** Labels an OpenTelemetry exporter may add (`otel_scope_name`, ...). */
 export const EXPORTER_LABELS: readonly string[] = Object.keys(names.exporterLabels);
 
+/** Labels the recording rules add (`producer_job`, `consumer_job` of the service map). */
+export const RULE_LABELS: readonly string[] = Object.keys(names.ruleLabels);
+
 /** Labels of an exemplar (`trace_id`, `span_id`). */
 export const EXEMPLAR_LABELS: readonly string[] = Object.keys(names.exemplarLabels);
 
@@ -55,12 +62,16 @@ export const DOCUMENTED_SERIES: ReadonlySet<string> = new Set(
   BATON_METRICS.flatMap((m) => m.series),
 );
 
-/** Every label a Baton series may carry, `le` and the target and exporter labels included. */
+/**
+ * Every label a Baton series may carry, `le`, the target and exporter labels and the labels
+ * of the recording rules included.
+ */
 export const DOCUMENTED_LABELS: ReadonlySet<string> = new Set([
   ...BATON_METRICS.flatMap((m) => [...m.requiredLabels, ...m.optionalLabels]),
   ...Object.values(names.labels),
   ...TARGET_LABELS,
   ...EXPORTER_LABELS,
+  ...RULE_LABELS,
   'le',
 ]);
 
