@@ -23,8 +23,16 @@ describe('the OpenMetrics text', () => {
       'families and types',
     ).toEqual(CONTRACT.metrics.map((m) => [m.family, m.type]).sort());
     for (const metric of CONTRACT.metrics) {
-      const names = new Set(families.get(metric.family)?.samples.map((s) => s.name));
-      for (const name of names) expect(metric.series, metric.family).toContain(name);
+      for (const sample of families.get(metric.family)?.samples ?? []) {
+        expect(metric.series, metric.family).toContain(sample.name);
+        const labels = Object.keys(sample.labels).filter((label) => label !== 'le');
+        const allowed = [...metric.requiredLabels, ...metric.optionalLabels];
+        expect(
+          labels.filter((label) => !allowed.includes(label)),
+          sample.name,
+        ).toEqual([]);
+        for (const label of metric.requiredLabels) expect(labels, sample.name).toContain(label);
+      }
     }
     expect(metrics.contentType).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
   });
