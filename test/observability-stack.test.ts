@@ -188,4 +188,33 @@ describe("the Grafana dashboard's queries", () => {
     }
     expect(panelsUsing('baton_consumer_lag').length).toBeGreaterThan(0);
   });
+
+  it('draws the service map as a node graph from the baton_edge: recording rules', () => {
+    const graph = dashboard.panels.find((p) => p.type === 'nodeGraph');
+    // Grafana's node graph takes the frame with a `source` field as its edges and the other
+    // as its nodes; instant tables turn the labels (id, source, target) into those fields.
+    expect(graph?.targets.map((t) => [t.refId, t.format, t.instant])).toEqual([
+      ['nodes', 'table', true],
+      ['edges', 'table', true],
+    ]);
+    for (const target of graph?.targets ?? []) {
+      const uses = promqlUses(target.expr).metrics;
+      expect(uses.sort(), target.refId).toEqual([
+        'baton_edge:messaging_client_consumed_messages:rate5m',
+        'baton_edge:messaging_client_sent_messages:rate5m',
+      ]);
+      for (const field of target.refId === 'nodes' ? ['id', 'title'] : ['id', 'source', 'target']) {
+        expect(target.expr, `${target.refId} makes ${field}`).toContain(`"${field}"`);
+      }
+    }
+    const edgeRules = recorded.filter((name) => name.startsWith('baton_edge:'));
+    expect(edgeRules.length).toBe(6);
+    const table = dashboard.panels.find((p) => p.type === 'table');
+    const used = new Set(table?.targets.flatMap((t) => promqlUses(t.expr).metrics));
+    for (const rule of edgeRules.filter(
+      (name) => name.includes('consumed') || name.includes('p95'),
+    )) {
+      expect(used, rule).toContain(rule);
+    }
+  });
 });
