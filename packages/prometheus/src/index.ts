@@ -7,6 +7,7 @@ export { histogramQuantile } from './quantile.js';
 export { serviceMap } from './service-map.js';
 export type {
   MetricSample,
+  MetricsRegistry,
   PrometheusMetrics,
   PrometheusMetricsOptions,
   ServiceMapEdge,

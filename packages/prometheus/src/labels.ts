@@ -1,82 +1,95 @@
 import type { Attributes } from '@opentelemetry/api';
 import { LABEL_NAMES, LABEL_OF_ATTRIBUTE, OVERFLOW_LABEL } from './names.js';
 
-/** Prometheus labels of one series. */
-export type Labels = Readonly<Record<string, string>>;
-
-interface Entry {
-  readonly labels: Labels;
-  /** The label set as one string, to count distinct series. */
-  readonly key: string;
-  /** One bit per family this label set was admitted to. */
-  admitted: number;
+/** The labels of one attribute set, rendered once: `a="x",b="y"`, in {@link LABEL_NAMES} order. */
+export interface LabelSet {
+  readonly text: string;
+  /** The series this label set records into, per family (filled on first use). */
+  readonly series: unknown[];
 }
 
-/** What {@link SeriesLimiter} reports, each once per family or attribute. */
-export interface LimiterEvents {
-  overflow(family: string): void;
-  unknownAttribute(attribute: string): void;
-}
+/** The label text of a family's overflow series. */
+export const OVERFLOW_TEXT = `${OVERFLOW_LABEL}="true"`;
 
-const OVERFLOW: Labels = Object.freeze({ [OVERFLOW_LABEL]: 'true' });
+/** A label value as the exposition formats escape it. */
+export function escapeLabelValue(value: string): string {
+  return value.replace(/[\\"\n]/g, (char) => (char === '\n' ? '\\n' : `\\${char}`));
+}
 
 /**
- * Turns metric attributes into Prometheus labels and keeps each family under a number of
- * series. Core shares one frozen attribute object per combination, so the labels are
- * built once per object (a WeakMap: objects Baton drops are collected) and the common
- * path is one lookup and one bit test. Past `maxSeries` distinct label sets in a family,
- * further ones go to the family's `otel_metric_overflow="true"` series, as the
- * OpenTelemetry SDK does past its cardinality limit.
+ * Label sets by attribute object. Core shares one frozen attribute object per combination,
+ * so a record costs one WeakMap lookup once its combination was seen (objects Baton drops
+ * are collected with their entry).
  */
-export class SeriesLimiter {
-  private readonly entries = new WeakMap<Attributes, Entry>();
-  private readonly series: Array<Set<string>> = [];
+export class LabelSets {
+  private readonly cache = new WeakMap<Attributes, LabelSet>();
 
-  constructor(
-    private readonly maxSeries: number,
-    private readonly families: readonly string[],
-    private readonly events: LimiterEvents,
-  ) {
-    for (let i = 0; i < families.length; i++) this.series.push(new Set());
+  constructor(private readonly unknownAttribute: (attribute: string) => void) {}
+
+  of(attributes: Attributes): LabelSet {
+    let set = this.cache.get(attributes);
+    if (set === undefined) {
+      set = { text: this.render(attributes), series: [] };
+      this.cache.set(attributes, set);
+    }
+    return set;
   }
 
-  /** The labels to record `attributes` under in family number `family`. */
-  labelsOf(family: number, attributes: Attributes): Labels {
-    let entry = this.entries.get(attributes);
-    if (entry === undefined) {
-      entry = this.build(attributes);
-      this.entries.set(attributes, entry);
-    }
-    const bit = 1 << family;
-    if ((entry.admitted & bit) !== 0) return entry.labels;
-    const seen = this.series[family] as Set<string>;
-    if (!seen.has(entry.key)) {
-      if (seen.size >= this.maxSeries) {
-        this.events.overflow(this.families[family] as string);
-        return OVERFLOW;
-      }
-      seen.add(entry.key);
-    }
-    entry.admitted |= bit;
-    return entry.labels;
-  }
-
-  private build(attributes: Attributes): Entry {
-    const labels: Record<string, string> = {};
+  private render(attributes: Attributes): string {
+    const values: Record<string, string> = {};
     for (const [attribute, value] of Object.entries(attributes)) {
       if (value === undefined || value === null) continue;
       const label = LABEL_OF_ATTRIBUTE[attribute];
-      if (label === undefined) {
-        this.events.unknownAttribute(attribute);
-        continue;
-      }
-      labels[label] = String(value);
+      if (label === undefined) this.unknownAttribute(attribute);
+      else values[label] = String(value);
     }
-    let key = '';
+    const parts: string[] = [];
     for (const name of LABEL_NAMES) {
-      const value = labels[name];
-      if (value !== undefined) key += `${name}\u0000${value}\u0000`;
+      const value = values[name];
+      if (value !== undefined) parts.push(`${name}="${escapeLabelValue(value)}"`);
     }
-    return { labels: Object.freeze(labels), key, admitted: 0 };
+    return parts.join(',');
+  }
+}
+
+/**
+ * The series of one family, at most `max` of them: past it, new label sets go to the one
+ * `otel_metric_overflow="true"` series, as the OpenTelemetry SDK does past its cardinality
+ * limit. A label set remembers its series, so the record path skips the map after the
+ * first record.
+ */
+export class SeriesStore<S> {
+  private readonly byLabels = new Map<string, S>();
+  private overflow: S | undefined;
+
+  constructor(
+    private readonly index: number,
+    private readonly max: number,
+    private readonly create: (labels: string) => S,
+    private readonly overflowed: () => void,
+  ) {}
+
+  seriesOf(set: LabelSet): S {
+    const cached = set.series[this.index] as S | undefined;
+    if (cached !== undefined) return cached;
+    let series = this.byLabels.get(set.text);
+    if (series === undefined) {
+      if (this.byLabels.size >= this.max) {
+        this.overflowed();
+        this.overflow ??= this.create(OVERFLOW_TEXT);
+        series = this.overflow;
+      } else {
+        series = this.create(set.text);
+        this.byLabels.set(set.text, series);
+      }
+    }
+    set.series[this.index] = series;
+    return series;
+  }
+
+  all(): S[] {
+    const all = [...this.byLabels.values()];
+    if (this.overflow !== undefined) all.push(this.overflow);
+    return all;
   }
 }

@@ -1,4 +1,3 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   addMetricListener,
   Diagnostics,
@@ -7,18 +6,31 @@ import {
   type MetricRecord,
   type RecordedInstrument,
 } from '@baton/core';
+import type { SpanContext } from '@opentelemetry/api';
 import {
-  Counter,
-  Gauge,
-  Histogram,
-  openMetricsContentType,
-  Registry,
-  type RegistryContentType,
-} from 'prom-client';
-import { exemplarOf } from './exemplar.js';
-import { type Labels, SeriesLimiter } from './labels.js';
-import { BUCKETS_SECONDS, FAMILIES, type Family, GAUGE_FAMILIES, LABEL_NAMES } from './names.js';
-import type { MetricSample, PrometheusMetrics, PrometheusMetricsOptions } from './types.js';
+  type ExpositionFormat,
+  type GaugeSample,
+  OPENMETRICS_CONTENT_TYPE,
+  renderCounter,
+  renderGauge,
+  renderHistogram,
+} from './exposition.js';
+import { type LabelSet, LabelSets, SeriesStore } from './labels.js';
+import { BUCKETS_SECONDS, FAMILIES, GAUGE_FAMILIES } from './names.js';
+import {
+  addToCounter,
+  type CounterSeries,
+  type HistogramSeries,
+  observe,
+  sampledSpan,
+} from './series.js';
+import { serve } from './serve.js';
+import type {
+  MetricSample,
+  MetricsRegistry,
+  PrometheusMetrics,
+  PrometheusMetricsOptions,
+} from './types.js';
 
 const PACKAGE = '@baton/prometheus';
 
@@ -28,19 +40,15 @@ export const DEFAULT_PROMETHEUS_METRICS_OPTIONS = Object.freeze({
   maxSeriesPerMetric: 2048,
 });
 
-type Recorder = (labels: Labels, value: number, exemplar: Labels | undefined) => void;
-
-interface RecordTarget {
-  readonly index: number;
-  readonly record: Recorder;
-}
+type Recorder = (set: LabelSet, value: number, span: SpanContext | undefined) => void;
+type Render = (out: string[], format: ExpositionFormat) => void;
 
 /**
  * Serves Baton's messaging metrics to Prometheus as OpenMetrics, with the trace and span
  * ids of sampled records as exemplars: the names, labels and buckets of
  * observability/metrics.json, so the shipped rules and dashboard work unchanged. Fed by
  * every Baton adapter in the process (core's metric listeners), and by the running lag
- * monitors at scrape time. One per registry; `stop()` undoes it.
+ * monitors at scrape time. `stop()` undoes it.
  *
  * @example
  * const metrics = createPrometheusMetrics();
@@ -51,24 +59,8 @@ interface RecordTarget {
  */
 export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}): PrometheusMetrics {
   const diagnostics = new Diagnostics(PACKAGE);
-  const registry = options.registry ?? openMetricsRegistry();
-  const registered = [...Object.values(FAMILIES), ...Object.values(GAUGE_FAMILIES)].map(
-    registeredName,
-  );
-  const taken = registered.filter((name) => registry.getSingleMetric(name) !== undefined);
-  if (taken.length > 0) {
-    throw new Error(
-      `${PACKAGE}: the registry already has ${taken.join(', ')}: one createPrometheusMetrics per registry (stop() the other first)`,
-    );
-  }
-  const exemplars = (options.exemplars ?? true) && registry.contentType === openMetricsContentType;
-  if (options.exemplars !== false && !exemplars) {
-    diagnostics.reportOnce(
-      'text format',
-      'the registry serves the Prometheus text format, which has no exemplars: Baton metrics are served without them (give a registry created with openMetricsContentType)',
-      undefined,
-    );
-  }
+  const registry = options.registry;
+  const exemplars = options.exemplars ?? DEFAULT_PROMETHEUS_METRICS_OPTIONS.exemplars;
   const maxSeries = validMaxSeries(options.maxSeriesPerMetric, diagnostics);
   const filter = options.filter;
   const passes = (sample: MetricSample): boolean => {
@@ -80,129 +72,137 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
       return false;
     }
   };
+  const labelSets = new LabelSets((attribute) =>
+    diagnostics.reportOnce(
+      `attribute ${attribute}`,
+      `no Prometheus label for metric attribute ${attribute}; it is left out`,
+      undefined,
+    ),
+  );
+  const overflowed = (family: string) => () =>
+    diagnostics.reportOnce(
+      `overflow ${family}`,
+      `more than ${maxSeries} label sets for ${family}; further ones are counted in its otel_metric_overflow="true" series`,
+      undefined,
+    );
 
-  const recorded = Object.entries(FAMILIES) as Array<[RecordedInstrument, Family]>;
-  const familyNames = [
-    ...recorded.map(([, f]) => f.family),
-    GAUGE_FAMILIES.lag.family,
-    GAUGE_FAMILIES.pending.family,
-  ];
-  const limiter = new SeriesLimiter(maxSeries, familyNames, {
-    overflow: (family) =>
-      diagnostics.reportOnce(
-        `overflow ${family}`,
-        `more than ${maxSeries} label sets for ${family}; further ones are counted in its otel_metric_overflow="true" series`,
-        undefined,
-      ),
-    unknownAttribute: (attribute) =>
-      diagnostics.reportOnce(
-        `attribute ${attribute}`,
-        `no Prometheus label for metric attribute ${attribute}; it is left out`,
-        undefined,
-      ),
-  });
-
-  const targets = {} as Record<RecordedInstrument, RecordTarget>;
-  recorded.forEach(([instrument, family], index) => {
-    targets[instrument] = { index, record: recorderOf(family, registry, exemplars) };
-  });
-  const gauge = (kind: 'lag' | 'pending', index: number) => {
-    const family = GAUGE_FAMILIES[kind];
-    const metric: Gauge = new Gauge({
-      name: family.family,
-      help: family.help,
-      labelNames: LABEL_NAMES,
-      registers: [registry],
-      collect() {
-        metric.reset();
-        let readings: LagReading[] = [];
-        try {
-          readings = lagReadings();
-        } catch (error) {
-          diagnostics.warnOnce('lag readings', error);
+  const recorders = {} as Record<RecordedInstrument, Recorder>;
+  const renders: Render[] = [];
+  (Object.entries(FAMILIES) as Array<[RecordedInstrument, (typeof FAMILIES)['sent']]>).forEach(
+    ([instrument, family], index) => {
+      if (family.type === 'counter') {
+        const store = new SeriesStore<CounterSeries>(
+          index,
+          maxSeries,
+          (labels) => ({ labels, value: 0, exemplar: undefined }),
+          overflowed(family.family),
+        );
+        recorders[instrument] = (set, value, span) =>
+          addToCounter(store.seriesOf(set), value, span);
+        renders.push((out, format) => renderCounter(out, family, store.all(), format));
+        return;
+      }
+      const buckets = BUCKETS_SECONDS.length + 1;
+      const store = new SeriesStore<HistogramSeries>(
+        index,
+        maxSeries,
+        (labels) => ({
+          labels,
+          counts: new Array<number>(buckets).fill(0),
+          sum: 0,
+          count: 0,
+          exemplars: new Array(buckets).fill(undefined),
+        }),
+        overflowed(family.family),
+      );
+      recorders[instrument] = (set, value, span) =>
+        observe(store.seriesOf(set), BUCKETS_SECONDS, value, span);
+      renders.push((out, format) =>
+        renderHistogram(out, family, BUCKETS_SECONDS, store.all(), format),
+      );
+    },
+  );
+  renders.push((out, format) => {
+    const readings = readLag(diagnostics).filter(passes);
+    for (const family of [GAUGE_FAMILIES.lag, GAUGE_FAMILIES.pending]) {
+      const samples = new Map<string, GaugeSample>();
+      for (const reading of readings) {
+        if (reading.name !== family.otel || !Number.isFinite(reading.value)) continue;
+        const labels = labelSets.of(reading.attributes).text;
+        if (samples.size >= maxSeries && !samples.has(labels)) {
+          overflowed(family.family)();
+          continue;
         }
-        for (const reading of readings) {
-          if (reading.name !== family.otel || !Number.isFinite(reading.value)) continue;
-          if (!passes(reading)) continue;
-          metric.set(limiter.labelsOf(index, reading.attributes), reading.value);
-        }
-      },
-    });
-  };
-  gauge('lag', recorded.length);
-  gauge('pending', recorded.length + 1);
+        samples.set(labels, { labels, value: reading.value });
+      }
+      renderGauge(out, family, [...samples.values()], format);
+    }
+  });
 
   const listener = (record: MetricRecord): void => {
-    const target = targets[record.instrument];
+    const recorder = recorders[record.instrument];
     const value = record.value;
-    if (target === undefined || !(value >= 0) || value === Number.POSITIVE_INFINITY) return;
+    if (recorder === undefined || !(value >= 0) || value === Number.POSITIVE_INFINITY) return;
     if (filter !== undefined && !passes(record)) return;
     try {
-      const labels = limiter.labelsOf(target.index, record.attributes);
-      target.record(labels, value, exemplars ? exemplarOf(record.context) : undefined);
+      const span = exemplars ? sampledSpan(record.context) : undefined;
+      recorder(labelSets.of(record.attributes), value, span);
     } catch (error) {
       diagnostics.warnOnce('record', error);
     }
   };
   let removeListener: (() => void) | undefined = addMetricListener(listener);
 
+  const formatNow = (): ExpositionFormat => {
+    if (registry === undefined || !registry.contentType.startsWith('text/plain')) {
+      return 'openmetrics';
+    }
+    if (exemplars) {
+      diagnostics.reportOnce(
+        'text format',
+        'the registry serves the Prometheus text format, which has no exemplars: Baton metrics are served without them (set the registry to OpenMetrics: registry.setContentType(openMetricsContentType))',
+        undefined,
+      );
+    }
+    return 'text';
+  };
+  const metrics = async (): Promise<string> => {
+    const format = formatNow();
+    let text = '';
+    if (registry !== undefined) {
+      text = (await registry.metrics()).replace(/(^|\n)# EOF\s*$/, '').trimEnd();
+      if (text !== '') text += '\n';
+    }
+    const out: string[] = [];
+    if (removeListener !== undefined) for (const render of renders) render(out, format);
+    if (out.length > 0) text += `${out.join('\n')}\n`;
+    return format === 'openmetrics' ? `${text}# EOF\n` : text;
+  };
+  const contentType = () =>
+    formatNow() === 'openmetrics'
+      ? OPENMETRICS_CONTENT_TYPE
+      : (registry as MetricsRegistry).contentType;
+
   return {
-    registry,
     get contentType() {
-      return registry.contentType;
+      return contentType();
     },
-    metrics: () => registry.metrics(),
-    handler: (request, response) => serve(registry, diagnostics, request, response),
+    metrics,
+    handler: (request, response) => serve(metrics, contentType, diagnostics, request, response),
     stop() {
-      if (removeListener === undefined) return;
-      removeListener();
+      removeListener?.();
       removeListener = undefined;
-      for (const name of registered) registry.removeSingleMetric(name);
     },
   };
 }
 
-// prom-client's types declare no constructor argument, so the content type is set after.
-function openMetricsRegistry(): Registry<RegistryContentType> {
-  const registry = new Registry<RegistryContentType>();
-  registry.setContentType(openMetricsContentType);
-  return registry;
-}
-
-// Counters are registered as `<family>_total`: the text format prints the name as given,
-// and on an OpenMetrics registry prom-client takes the suffix off for `# TYPE` and puts it
-// back on the samples, so both formats give `<family>_total` samples.
-function registeredName(family: Family): string {
-  return family.type === 'counter' ? `${family.family}_total` : family.family;
-}
-
-function recorderOf(
-  family: Family,
-  registry: Registry<RegistryContentType>,
-  exemplars: boolean,
-): Recorder {
-  const config = {
-    name: registeredName(family),
-    help: family.help,
-    labelNames: LABEL_NAMES,
-    registers: [registry],
-    enableExemplars: exemplars,
-  };
-  if (family.type === 'counter') {
-    const counter = new Counter(config);
-    if (!exemplars) return (labels, value) => counter.inc(labels, value);
-    // No exemplar given keeps the series' last one (prom-client compares with its default).
-    return (labels, value, exemplar) =>
-      exemplar === undefined
-        ? counter.inc({ labels, value })
-        : counter.inc({ labels, value, exemplarLabels: exemplar });
+function readLag(diagnostics: Diagnostics): LagReading[] {
+  try {
+    return lagReadings();
+  } catch (error) {
+    diagnostics.warnOnce('lag readings', error);
+    return [];
   }
-  const histogram = new Histogram({ ...config, buckets: [...BUCKETS_SECONDS] });
-  if (!exemplars) return (labels, value) => histogram.observe(labels, value);
-  return (labels, value, exemplar) =>
-    exemplar === undefined
-      ? histogram.observe({ labels, value })
-      : histogram.observe({ labels, value, exemplarLabels: exemplar });
 }
 
 function validMaxSeries(value: number | undefined, diagnostics: Diagnostics): number {
@@ -215,27 +215,4 @@ function validMaxSeries(value: number | undefined, diagnostics: Diagnostics): nu
     undefined,
   );
   return fallback;
-}
-
-async function serve(
-  registry: Registry<RegistryContentType>,
-  diagnostics: Diagnostics,
-  request: IncomingMessage,
-  response: ServerResponse,
-): Promise<void> {
-  try {
-    const body = await registry.metrics();
-    response.writeHead(200, { 'content-type': registry.contentType });
-    response.end(request.method === 'HEAD' ? undefined : body);
-  } catch (error) {
-    diagnostics.warnOnce('metrics collection', error);
-    try {
-      if (!response.headersSent) {
-        response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
-      }
-      response.end('metrics collection failed\n');
-    } catch {
-      // the connection is gone: nothing left to tell
-    }
-  }
 }

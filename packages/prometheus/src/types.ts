@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Attributes } from '@opentelemetry/api';
-import type { Registry, RegistryContentType } from 'prom-client';
 
 /** What {@link PrometheusMetricsOptions.filter} sees: a record's metric and attributes. */
 export interface MetricSample {
@@ -9,20 +8,29 @@ export interface MetricSample {
   readonly attributes: Attributes;
 }
 
+/**
+ * What {@link PrometheusMetricsOptions.registry} needs: a prom-client `Registry` has both.
+ * Only these two are used, so any prom-client major with them fits.
+ */
+export interface MetricsRegistry {
+  metrics(): Promise<string>;
+  readonly contentType: string;
+}
+
 /** Options of `createPrometheusMetrics`. */
 export interface PrometheusMetricsOptions {
   /**
-   * The prom-client registry to add Baton's metrics to, e.g. the one your `/metrics`
-   * already serves. It must serve OpenMetrics for exemplars (`new Registry(
-   * openMetricsContentType)` or `registry.setContentType(openMetricsContentType)`); a
-   * registry that serves the Prometheus text format gets the metrics without exemplars
-   * and one `diag` warning.
-   * @defaultValue a new OpenMetrics registry, only Baton's
+   * A registry whose metrics the endpoint serves too, before Baton's: e.g. the prom-client
+   * `Registry` your `/metrics` already serves (with `collectDefaultMetrics`), so one
+   * endpoint has both. Exemplars need OpenMetrics: a registry that serves the Prometheus
+   * text format gets Baton's metrics in that format, without exemplars, and one `diag`
+   * warning (`registry.setContentType(openMetricsContentType)` fixes it).
+   * @defaultValue none: only Baton's metrics
    */
-  registry?: Registry<RegistryContentType>;
+  registry?: MetricsRegistry;
   /**
-   * Put trace and span ids on the histogram buckets and counters (when the record's span is
-   * sampled). @defaultValue true
+   * Put the trace and span ids of a record's span on the bucket (histograms) or series
+   * (counters) it went to, when that span is sampled. @defaultValue true
    */
   exemplars?: boolean;
   /**
@@ -45,18 +53,19 @@ export interface PrometheusMetricsOptions {
 
 /** Baton's metrics in Prometheus, as `createPrometheusMetrics` returns them. */
 export interface PrometheusMetrics {
-  /** The prom-client registry the metrics are in (the given one, or a new one). */
-  readonly registry: Registry<RegistryContentType>;
-  /** The `Content-Type` of {@link metrics}' text: OpenMetrics 1.0 unless the registry says otherwise. */
+  /** The `Content-Type` of {@link metrics}' text: OpenMetrics 1.0, unless the registry serves the text format. */
   readonly contentType: string;
-  /** The registry's exposition now, lag gauges read from the running lag monitors. */
+  /**
+   * The exposition now: the registry's metrics (if one was given), then Baton's, the lag
+   * gauges read from the running lag monitors.
+   */
   metrics(): Promise<string>;
   /**
    * Serves {@link metrics} (a `node:http` or Express handler: mount it at `/metrics`).
    * Never rejects: a failed collection answers 500 and warns once through `diag`.
    */
   handler(request: IncomingMessage, response: ServerResponse): Promise<void>;
-  /** Stops recording and removes Baton's metrics from the registry. Idempotent. */
+  /** Stops recording; Baton's metrics leave the exposition (the registry's stay). Idempotent. */
   stop(): void;
 }
 

@@ -104,6 +104,8 @@ describe('exemplars', () => {
     expect(text).toContain('\n# TYPE messaging_client_sent_messages_total counter\n');
     expect(text).toContain('\nmessaging_client_sent_messages_total{');
     expect(text).not.toContain('trace_id');
+    expect(metrics.contentType).toBe(registry.contentType);
+    await metrics.metrics();
     expect(warn.mock.calls.map(([message]) => message)).toEqual([
       expect.stringMatching(/^@baton\/prometheus: the registry serves the Prometheus text format/),
     ]);
