@@ -13,14 +13,16 @@ import {
   BATON_METRICS,
   DOCUMENTED_SERIES,
   EXEMPLAR_LABELS,
+  isPrometheusOwnSeries,
+  labelProblems,
   repoPath,
-  TARGET_LABELS,
 } from './prometheus/names.js';
 import { readDashboard } from './prometheus/promql.js';
 import {
   prometheusToolOrSkip,
   type RunningPrometheus,
   startPrometheus,
+  targetsUp,
 } from './prometheus/server.js';
 
 // Baton records through a real adapter (@baton/event-emitter) with an SDK recording spans;
@@ -119,13 +121,7 @@ describe.skipIf(!binary)('a real Prometheus scraping @baton/prometheus', () => {
     );
 
   it('scrapes both services, asking for OpenMetrics', async () => {
-    const targets = await waitFor(
-      async () => {
-        const active = await prometheus.api.targets();
-        return active.length === 2 && active.every((t) => t.health === 'up') ? active : undefined;
-      },
-      { timeoutMs: 20_000, message: 'both targets up' },
-    );
+    const targets = await targetsUp(prometheus, 2);
     expect(targets.map((t) => t.labels.job).sort()).toEqual([
       'notification_service',
       'user_service',
@@ -136,19 +132,7 @@ describe.skipIf(!binary)('a real Prometheus scraping @baton/prometheus', () => {
     for (const metric of BATON_METRICS) {
       for (const name of metric.series) {
         for (const sample of await query(name)) {
-          const allowed = new Set([
-            '__name__',
-            ...metric.requiredLabels,
-            ...metric.optionalLabels,
-            ...TARGET_LABELS,
-            ...(name.endsWith('_bucket') ? ['le'] : []),
-          ]);
-          const labels = Object.keys(sample.metric);
-          expect(
-            labels.filter((label) => !allowed.has(label)),
-            name,
-          ).toEqual([]);
-          for (const label of metric.requiredLabels) expect(labels, name).toContain(label);
+          expect(labelProblems(metric, name, Object.keys(sample.metric))).toEqual([]);
         }
       }
     }
@@ -171,8 +155,9 @@ describe.skipIf(!binary)('a real Prometheus scraping @baton/prometheus', () => {
     expect(backlog?.value[1]).toBe(String(BACKLOG));
     const all = await prometheus.api.series('{job=~"user_service|notification_service"}');
     const names = new Set(all.map((labels) => labels.__name__ as string));
-    const scrape = (name: string) => name === 'up' || name.startsWith('scrape_');
-    expect([...names].filter((name) => !DOCUMENTED_SERIES.has(name) && !scrape(name))).toEqual([]);
+    expect(
+      [...names].filter((name) => !DOCUMENTED_SERIES.has(name) && !isPrometheusOwnSeries(name)),
+    ).toEqual([]);
   });
 
   it('returns exemplars through query_exemplars whose trace and span are among the exported spans', async () => {

@@ -79,3 +79,38 @@ export const DOCUMENTED_LABELS: ReadonlySet<string> = new Set([
 export function metricOfSeries(series: string): PrometheusMetric | undefined {
   return BATON_METRICS.find((m) => m.series.includes(series));
 }
+
+/**
+ * What is wrong with the labels of one stored series of a documented metric: labels the
+ * metric does not document (target labels and `le` on buckets aside) and required labels
+ * that are missing. Empty when the series is as documented.
+ */
+export function labelProblems(
+  metric: PrometheusMetric,
+  series: string,
+  labels: readonly string[],
+): string[] {
+  const allowed = new Set([
+    '__name__',
+    ...metric.requiredLabels,
+    ...metric.optionalLabels,
+    ...TARGET_LABELS,
+    ...(series.endsWith('_bucket') ? ['le'] : []),
+  ]);
+  return [
+    ...labels
+      .filter((label) => !allowed.has(label))
+      .map((label) => `${series}: undocumented ${label}`),
+    ...metric.requiredLabels
+      .filter((label) => !labels.includes(label))
+      .map((label) => `${series}: no ${label}`),
+  ];
+}
+
+/** Series names Prometheus makes itself: per target (up, scrape_*) and from loaded rules. */
+export function isPrometheusOwnSeries(name: string | undefined): boolean {
+  if (name === undefined) return false;
+  return (
+    name === 'up' || name.startsWith('scrape_') || name.startsWith('ALERTS') || name.includes(':')
+  );
+}
