@@ -188,4 +188,39 @@ describe("the Grafana dashboard's queries", () => {
     }
     expect(panelsUsing('baton_consumer_lag').length).toBeGreaterThan(0);
   });
+
+  it('draws the service map as a node graph from the baton_edge: recording rules', () => {
+    const graph = dashboard.panels.find((p) => p.type === 'nodeGraph');
+    // Grafana's node graph takes the frame with a `source` field as its edges and the other
+    // as its nodes; instant tables turn the labels (id, source, target) into those fields.
+    expect(graph?.targets.map((t) => [t.refId, t.format, t.instant])).toEqual([
+      ['nodes', 'table', true],
+      ['edges', 'table', true],
+    ]);
+    for (const target of graph?.targets ?? []) {
+      const uses = promqlUses(target.expr).metrics;
+      expect(uses.sort(), target.refId).toEqual([
+        'baton_edge:messaging_client_consumed_messages:rate5m',
+        'baton_edge:messaging_client_sent_messages:rate5m',
+      ]);
+      // Each of the `or`ed halves makes every field the node graph needs.
+      const halves = target.refId === 'nodes' ? 3 : 2;
+      const fields =
+        target.refId === 'nodes' ? ['id', 'title', 'subtitle'] : ['id', 'source', 'target'];
+      for (const field of fields) {
+        // The destination label of label_replace/label_join: right after the first argument.
+        const made = target.expr.match(new RegExp(`[)}], "${field}", `, 'g'));
+        expect(made?.length, `${target.refId} makes ${field}`).toBeGreaterThanOrEqual(halves);
+      }
+    }
+    const edgeRules = recorded.filter((name) => name.startsWith('baton_edge:'));
+    expect(edgeRules.length).toBe(6);
+    const table = dashboard.panels.find((p) => p.type === 'table');
+    const used = new Set(table?.targets.flatMap((t) => promqlUses(t.expr).metrics));
+    for (const rule of edgeRules.filter(
+      (name) => name.includes('consumed') || name.includes('p95'),
+    )) {
+      expect(used, rule).toContain(rule);
+    }
+  });
 });

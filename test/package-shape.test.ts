@@ -14,12 +14,14 @@ const packages = [
   'kafkajs',
   'pino',
   'testing',
+  'prometheus',
 ].filter((name) => existsSync(join(root, 'packages', name, 'src', 'index.ts')));
 const expectedExport: Record<string, string> = {
   core: 'MessagingTelemetry',
   'event-emitter': 'createEventBus',
   pino: 'batonMixin',
   testing: 'createTestTelemetry',
+  prometheus: 'createPrometheusMetrics',
 };
 
 function runNode(args: string[]): string {

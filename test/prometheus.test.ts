@@ -12,15 +12,17 @@ import {
   DOCUMENTED_LABELS,
   DOCUMENTED_SERIES,
   EXEMPLAR_LABELS,
+  isPrometheusOwnSeries,
+  labelProblems,
   metricOfSeries,
   repoPath,
-  TARGET_LABELS,
 } from './prometheus/names.js';
 import { readDashboard, readRuleFile, unknownNames } from './prometheus/promql.js';
 import {
   prometheusToolOrSkip,
   type RunningPrometheus,
   startPrometheus,
+  targetsUp,
 } from './prometheus/server.js';
 
 // A real Prometheus (Debian's package, exemplar storage on) scrapes hand-written OpenMetrics
@@ -60,13 +62,7 @@ describe.skipIf(!binary)('a real Prometheus scraping Baton metrics', () => {
     );
 
   it('scrapes both services, asking for OpenMetrics', async () => {
-    const targets = await waitFor(
-      async () => {
-        const active = await prometheus.api.targets();
-        return active.length === 2 && active.every((t) => t.health === 'up') ? active : undefined;
-      },
-      { timeoutMs: 20_000, message: 'both targets up' },
-    );
+    const targets = await targetsUp(prometheus, 2);
     expect(targets.map((t) => t.labels.job).sort()).toEqual([
       'notification_service',
       'user_service',
@@ -79,18 +75,7 @@ describe.skipIf(!binary)('a real Prometheus scraping Baton metrics', () => {
       for (const name of metric.series) {
         const found = await seriesOf(name);
         for (const labels of found) {
-          const allowed = new Set([
-            '__name__',
-            ...metric.requiredLabels,
-            ...metric.optionalLabels,
-            ...TARGET_LABELS,
-            ...(name.endsWith('_bucket') ? ['le'] : []),
-          ]);
-          expect(
-            Object.keys(labels).filter((label) => !allowed.has(label)),
-            name,
-          ).toEqual([]);
-          for (const label of metric.requiredLabels) expect(labels, name).toHaveProperty(label);
+          expect(labelProblems(metric, name, Object.keys(labels))).toEqual([]);
         }
       }
     }
@@ -98,7 +83,7 @@ describe.skipIf(!binary)('a real Prometheus scraping Baton metrics', () => {
     const all = await prometheus.api.series('{job=~"user_service|notification_service"}');
     const names = new Set(all.map((labels) => labels.__name__));
     const extra = [...names].filter(
-      (n) => !DOCUMENTED_SERIES.has(n as string) && !isScrapeSeries(n),
+      (n) => !DOCUMENTED_SERIES.has(n as string) && !isPrometheusOwnSeries(n),
     );
     expect(extra).toEqual([]);
   });
@@ -210,12 +195,3 @@ describe.skipIf(!binary)('a real Prometheus scraping Baton metrics', () => {
     expect(dashboard.variableLabels.filter((label) => !DOCUMENTED_LABELS.has(label))).toEqual([]);
   });
 });
-
-// Series Prometheus adds itself: per target (up, scrape_*), and from the loaded rules
-// (recording rules, ALERTS and ALERTS_FOR_STATE once an alert is pending).
-function isScrapeSeries(name: string | undefined): boolean {
-  if (name === undefined) return false;
-  return (
-    name === 'up' || name.startsWith('scrape_') || name.startsWith('ALERTS') || name.includes(':')
-  );
-}

@@ -16,16 +16,18 @@ export const CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charse
 
 const KAFKA = 'messaging_system="kafka",messaging_destination_name="user.registered"';
 const SERVER = 'server_address="127.0.0.1",server_port="9092"';
-const SEND = `${KAFKA},messaging_operation_name="send",messaging_operation_type="send",${SERVER}`;
-const PROCESS = `${KAFKA},messaging_operation_name="process",messaging_operation_type="process",messaging_consumer_group_name="notification_service",messaging_destination_partition_id="0",${SERVER}`;
+// As core records them: messaging_operation_type only on the operation duration (semconv).
+const SENT = `${KAFKA},messaging_operation_name="send",${SERVER}`;
+const SEND = `${SENT},messaging_operation_type="send"`;
+const PROCESS = `${KAFKA},messaging_operation_name="process",messaging_consumer_group_name="notification_service",messaging_destination_partition_id="0",${SERVER}`;
 const GROUP = `${KAFKA},messaging_consumer_group_name="notification_service"`;
 
 // Counters grow by 10 per scrape so that rates (and the recording rules) are not zero.
 function userService(n: number): string {
   return `# HELP messaging_client_sent_messages Messages a producer attempted to send.
 # TYPE messaging_client_sent_messages counter
-messaging_client_sent_messages_total{${SEND}} ${100 + 10 * n}
-messaging_client_sent_messages_total{${SEND},error_type="KafkaJSNumberOfRetriesExceeded"} ${2 + n}
+messaging_client_sent_messages_total{${SENT}} ${100 + 10 * n}
+messaging_client_sent_messages_total{${SENT},error_type="KafkaJSNumberOfRetriesExceeded"} ${2 + n}
 # HELP messaging_client_operation_duration_seconds Duration of a messaging operation initiated by a producer or consumer client.
 # TYPE messaging_client_operation_duration_seconds histogram
 # UNIT messaging_client_operation_duration_seconds seconds

@@ -82,6 +82,7 @@ interface Target {
   expr?: string;
   format?: string;
   exemplar?: boolean;
+  instant?: boolean;
 }
 
 interface Panel {

@@ -7,7 +7,7 @@ import { delimiter, join } from 'node:path';
 import { waitFor } from '@baton/testing';
 import { stringify } from 'yaml';
 import { requiredBrokers } from '../brokers.js';
-import { PrometheusApi } from './api.js';
+import { PrometheusApi, type TargetState } from './api.js';
 
 /** A `/metrics` endpoint for Prometheus to scrape. */
 export interface ScrapeTarget {
@@ -201,4 +201,15 @@ export async function startPrometheus(
       throw new Error(`prometheus exited before it was ready; it printed:\n${run.output()}`);
     }
   }
+}
+
+/** Waits until Prometheus has `count` active targets, all up, and returns them. */
+export function targetsUp(prometheus: RunningPrometheus, count: number): Promise<TargetState[]> {
+  return waitFor(
+    async () => {
+      const active = await prometheus.api.targets();
+      return active.length === count && active.every((t) => t.health === 'up') ? active : undefined;
+    },
+    { timeoutMs: 20_000, message: `${count} targets up` },
+  );
 }

@@ -51,6 +51,7 @@ export {
   type RecordedInstrument,
 } from './metric-listeners.js';
 export {
+  DURATION_BUCKETS_SECONDS,
   METRIC_CONSUMED_MESSAGES,
   METRIC_CONSUMER_LAG,
   METRIC_CONSUMER_PENDING,

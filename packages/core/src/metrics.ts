@@ -8,10 +8,14 @@ import {
   type ObservableGauge,
 } from '@opentelemetry/api';
 
-// Semconv bucket advice for messaging durations, in seconds.
-const DURATION_BUCKETS = [
+/**
+ * The bucket boundaries of Baton's duration histograms, in seconds: semconv's advice for
+ * messaging durations. Exporters that build their own histograms (e.g. `@baton/prometheus`)
+ * use these so that every route gives the same buckets.
+ */
+export const DURATION_BUCKETS_SECONDS: readonly number[] = Object.freeze([
   0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
-];
+]);
 
 /** Metric names Baton emits. */
 export const METRIC_SENT_MESSAGES = 'messaging.client.sent.messages';
@@ -34,7 +38,7 @@ export interface Instruments {
 }
 
 function createInstruments(meter: Meter): Instruments {
-  const advice = { explicitBucketBoundaries: DURATION_BUCKETS };
+  const advice = { explicitBucketBoundaries: [...DURATION_BUCKETS_SECONDS] };
   return {
     sent: meter.createCounter(METRIC_SENT_MESSAGES, {
       unit: '{message}',
