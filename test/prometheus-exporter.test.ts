@@ -54,7 +54,7 @@ describe.skipIf(!binary)('a real Prometheus scraping @baton/prometheus', () => {
     const bus = createEventBus<Events>({
       tracerProvider: telemetry.tracerProvider,
       meterProvider: telemetry.meterProvider,
-      onHandlerError: () => {},
+      onError: () => {},
     });
     bus.subscribe(
       'user.registered',
@@ -62,7 +62,7 @@ describe.skipIf(!binary)('a real Prometheus scraping @baton/prometheus', () => {
         await new Promise((resolve) => setTimeout(resolve, n % 3));
         if (n % 5 === 0) throw new RangeError('every fifth fails');
       },
-      { name: 'notification_service' },
+      { consumerGroup: 'notification_service' },
     );
     let n = 0;
     traffic = setInterval(() => {

@@ -124,7 +124,7 @@ describe('serviceMap', () => {
     const bus = createEventBus<Events>({
       tracerProvider: user.tracerProvider,
       meterProvider: user.meterProvider,
-      onHandlerError: () => {},
+      onError: () => {},
     });
     bus
       .withOptions({
@@ -137,7 +137,7 @@ describe('serviceMap', () => {
         ({ n }) => {
           if (n === 4) throw new SmtpError('451');
         },
-        { name: 'notification_service' },
+        { consumerGroup: 'notification_service' },
       );
     for (let n = 1; n <= 4; n++) bus.publish('user.registered', { n });
     await bus.idle();

@@ -41,7 +41,7 @@ export async function sendThroughBus(
   const bus = createEventBus<Events>({
     tracerProvider: telemetry.tracerProvider,
     meterProvider: telemetry.meterProvider,
-    onHandlerError: () => {},
+    onError: () => {},
     ...baton,
   });
   bus.subscribe(
@@ -49,7 +49,7 @@ export async function sendThroughBus(
     ({ n }) => {
       if (failEvery !== undefined && n % failEvery === 0) throw new SmtpError('451');
     },
-    { name: 'notification_service' },
+    { consumerGroup: 'notification_service' },
   );
   for (let n = 1; n <= count; n++) bus.publish('user.registered', { n });
   await bus.idle();
