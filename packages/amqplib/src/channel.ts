@@ -1,4 +1,4 @@
-import { type ConsumerHealth, MessagingTelemetry } from '@baton/core';
+import { type ConsumerHealth, MessagingTelemetry, type Override, viewOf } from '@baton/core';
 import { diag } from '@opentelemetry/api';
 import { serverOf, watchConnectionClose } from './connection.js';
 import { createConsumer, type RawConsumerChannel } from './consumer.js';
@@ -48,27 +48,13 @@ function withOverrides<C extends object>(
   candidates: Record<string, unknown>,
   added: Partial<Layers>,
 ): C {
-  const overrides = new Map<PropertyKey, unknown>();
+  const overrides: Record<string, Override> = {};
   for (const [name, traced] of Object.entries(candidates)) {
     if (typeof (channel as Record<string, unknown>)[name] === 'function') {
-      overrides.set(name, traced);
+      overrides[name] = traced as Override;
     }
   }
-  const bound = new WeakMap<object, unknown>();
-  const proxy = new Proxy(channel, {
-    get(target, property) {
-      const traced = overrides.get(property);
-      if (traced !== undefined) return traced;
-      const value: unknown = Reflect.get(target, property, target);
-      if (typeof value !== 'function') return value;
-      let fn = bound.get(value);
-      if (fn === undefined) {
-        fn = value.bind(target);
-        bound.set(value, fn);
-      }
-      return fn;
-    },
-  });
+  const proxy = viewOf(channel, overrides);
   const below = layers.get(channel);
   layers.set(proxy, {
     producer: added.producer ?? below?.producer ?? false,

@@ -134,8 +134,16 @@ export class FakeChannel extends EventEmitter {
     this.check();
     this.settles.push({ op: 'nackAll', requeue });
   }
-  /** Any other channel method: proves Baton calls it on the original channel. */
-  whoAmI() {
+  /**
+   * Any other channel method: proves Baton calls it on the original channel. (It returns
+   * `this` wrapped: a method that returns the channel itself gets the view back, so
+   * chained calls stay traced.)
+   */
+  whoAmI(): { self: FakeChannel } {
+    return { self: this };
+  }
+  /** Returns the channel itself, as amqplib's `on` does. */
+  chain() {
     return this;
   }
 }

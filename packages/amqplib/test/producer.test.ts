@@ -111,8 +111,9 @@ describe('traceChannel wrapping', () => {
     const publish = raw.publish;
     const channel = wrap(raw);
     expect(raw.publish).toBe(publish);
-    expect(channel.whoAmI()).toBe(raw);
+    expect(channel.whoAmI().self).toBe(raw);
     expect(channel.whoAmI).toBe(channel.whoAmI);
+    expect(channel.chain()).toBe(channel); // chained calls stay on the traced view
     expect(channel.published).toBe(raw.published);
   });
 

@@ -63,7 +63,7 @@ describe('traceProducer and traceConsumer', () => {
       expect(traceConsumer(channel, providers())).toBe(channel);
       await channel.consume('jobs', (msg) => msg && channel.ack(msg));
       raw.deliver(roundTrip(channel, raw));
-      expect(channel.whoAmI()).toBe(raw);
+      expect(channel.whoAmI().self).toBe(raw);
     }
     const perRun = ['send jobs', 'process jobs'];
     expect(names()).toEqual([...perRun, ...perRun, ...perRun]);

@@ -121,6 +121,7 @@ export type {
   PublishHookInfo,
   SendRole,
 } from './types.js';
+export { type Method, type Override, targetOf, viewOf } from './view.js';
 export {
   MAX_BAGGAGE_LENGTH,
   MAX_BAGGAGE_MEMBER_LENGTH,

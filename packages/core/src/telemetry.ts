@@ -90,7 +90,7 @@ export class MessagingTelemetry {
    * Records `messaging.client.operation.duration` for an operation an adapter timed itself
    * without a span of its own (e.g. an ack written as an event on the process span, an
    * `XACK`, an offset commit). `startMs` is a `performance.now()` reading; `error` makes
-   * the point carry `error.type`.
+   * the point carry `error.type` (`failed` defaults to whether an `error` is given).
    */
   recordOperationDuration(
     operationType: OperationType,
@@ -105,7 +105,7 @@ export class MessagingTelemetry {
         operationType,
         startMs,
         error: outcome.error,
-        failed: outcome.failed === true,
+        failed: outcome.failed ?? outcome.error !== undefined,
         histogram: 'operationDuration',
         context: outcome.context ?? activeContext(),
       }),

@@ -1,6 +1,6 @@
 import type { MessagingTelemetry } from '@baton/core';
+import { targetOf } from '@baton/core';
 import type { FieldValue } from './types.js';
-import { targetOf } from './view.js';
 
 type Method = (...args: unknown[]) => unknown;
 

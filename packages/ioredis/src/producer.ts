@@ -3,13 +3,14 @@ import {
   type BatonOptions,
   MessagingTelemetry,
   type PublishDescription,
+  targetOf,
+  viewOf,
 } from '@baton/core';
 import { type Span, trace } from '@opentelemetry/api';
 import { deprecatedProducerMethods, type StreamProducer } from './deprecated-producer.js';
 import { SCOPE, SYSTEM, serverOf } from './describe.js';
 import { text } from './replies.js';
 import type { ProducerClient, ServerSource } from './types.js';
-import { targetOf, viewOf } from './view.js';
 import { parseXadd, type XaddCall } from './xadd-arguments.js';
 
 type Method = (...args: unknown[]) => unknown;

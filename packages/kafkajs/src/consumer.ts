@@ -1,9 +1,8 @@
-import { MessagingTelemetry } from '@baton/core';
+import { MessagingTelemetry, type Override, viewOf } from '@baton/core';
 import { CommitRecorder } from './commits.js';
 import { type Handling, traceEachBatch, traceEachMessage } from './handler.js';
 import { LagTracker } from './lag.js';
 import { resolveConsumerSettings } from './options.js';
-import { delegateTo } from './proxy.js';
 import { SCOPE } from './scope.js';
 import type {
   KafkaConsumerLike,
@@ -83,7 +82,7 @@ export function traceConsumer<C extends KafkaConsumerLike>(
       lag.recordBatch(topic, partition, highWatermark, lastOffset),
   };
 
-  const overrides: Record<string, unknown> = {
+  const overrides: Record<string, Override> = {
     run: (config?: KafkaRunConfigLike, ...rest: unknown[]) => {
       let traced = config;
       try {
@@ -115,5 +114,5 @@ export function traceConsumer<C extends KafkaConsumerLike>(
       }
     };
   }
-  return delegateTo(consumer, overrides);
+  return viewOf(consumer, overrides);
 }

@@ -3,14 +3,15 @@ import {
   createCorrelationId,
   getCorrelationId,
   MessagingTelemetry,
+  type Override,
   runWithContext,
   setCorrelationId,
+  viewOf,
 } from '@baton/core';
 import type { Context, Link } from '@opentelemetry/api';
 import { createMessages, existingCreationLink } from './create-spans.js';
 import { describeSend } from './describe.js';
 import { type ProducerSettings, resolveProducerSettings } from './options.js';
-import { delegateTo } from './proxy.js';
 import { SCOPE } from './scope.js';
 import type {
   KafkaMessageLike,
@@ -129,9 +130,9 @@ function tracedSendBatch(target: KafkaSenderLike, settings: Producing) {
 function wrapSender<S extends KafkaSenderLike>(
   sender: S,
   settings: Producing,
-  extra: Record<string, unknown> = {},
+  extra: Record<string, Override> = {},
 ): S {
-  return delegateTo(sender, {
+  return viewOf(sender, {
     send: tracedSend(sender, settings),
     sendBatch: tracedSendBatch(sender, settings),
     ...extra,
@@ -157,7 +158,7 @@ export function traceProducer<P extends KafkaProducerLike>(
   const telemetry = new MessagingTelemetry(SCOPE, options);
   const settings: Producing = { telemetry, ...resolveProducerSettings(options) };
   const transaction = producer.transaction;
-  const extra: Record<string, unknown> = {};
+  const extra: Record<string, Override> = {};
   if (typeof transaction === 'function') {
     extra.transaction = async (...args: unknown[]) => {
       const started = await (transaction as (...a: unknown[]) => Promise<KafkaSenderLike>).apply(

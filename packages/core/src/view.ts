@@ -1,4 +1,7 @@
-type Method = (...args: unknown[]) => unknown;
+/** A function member of a client. */
+export type Method = (...args: unknown[]) => unknown;
+/** A traced replacement for a member of a client, whatever its parameters. */
+export type Override = (...args: never[]) => unknown;
 
 const targets = new WeakMap<object, object>();
 
@@ -8,21 +11,22 @@ export function targetOf<T extends object>(value: T): T {
 }
 
 /**
- * A view of `target` in which `overrides` replace some members; the target is never
- * modified. Every other method runs with the target as `this` (its internals never meet
- * the proxy). A method (or override) that returns the target (chaining:
- * `pipeline.xadd(...).set(...)`, `redis.on(...)`) returns the view instead, so calls
- * chained after it stay traced.
+ * A view of a client in which `overrides` replace some members: what every adapter's
+ * `traceProducer` / `traceConsumer` returns. The client is never modified. Every other
+ * method runs with the client as `this` (its internals, private fields included, never
+ * meet the proxy), and a method replaced on the client later is followed. A method (or
+ * override) that returns the client itself (chaining: `pipeline.xadd(...).set(...)`,
+ * `channel.on(...)`) returns the view instead, so calls chained after it stay traced.
  */
 export function viewOf<T extends object>(
   target: T,
-  overrides: Readonly<Record<string, Method>>,
+  overrides: Readonly<Record<string, Override>>,
 ): T {
   const bound = new Map<PropertyKey, { original: unknown; call: Method }>();
   const own = new Map<PropertyKey, Method>();
   for (const [name, override] of Object.entries(overrides)) {
     own.set(name, (...args) => {
-      const result = override(...args);
+      const result = (override as Method)(...args);
       return result === target ? view : result;
     });
   }
@@ -33,7 +37,7 @@ export function viewOf<T extends object>(
       const value: unknown = Reflect.get(object, property, object);
       if (typeof value !== 'function') return value;
       let cached = bound.get(property);
-      // ioredis replaces some methods per instance (exec of a multi()): follow the change.
+      // Clients replace some methods per instance (ioredis's exec of a multi()): follow.
       if (cached === undefined || cached.original !== value) {
         const call: Method = (...args) => {
           const result = (value as Method).apply(object, args);
