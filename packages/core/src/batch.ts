@@ -1,4 +1,5 @@
 import { type Context, type Link, type Span, SpanKind, trace } from '@opentelemetry/api';
+import { withSpan } from './context-chain.js';
 import { activeContext, runWithContext } from './context-scope.js';
 import { createCorrelationId, getCorrelationId, setCorrelationId } from './correlation.js';
 import { safeCreationContext } from './creation.js';
@@ -54,7 +55,7 @@ export function processBatch<R>(
       links,
       messageCount: messages.length,
     });
-    batchContext = trace.setSpan(ambient, span);
+    batchContext = withSpan(ambient, span);
     if (runtime.options.consumerSpanRelation === 'link') {
       // New traces per message would have no parent; run them under the batch span.
       for (let i = 0; i < contexts.length; i++) {

@@ -113,6 +113,76 @@ export function readFirstValidHeader(
   return value.find(isValid);
 }
 
+/** The raw values of Baton's four context headers, as one pass over a carrier found them. */
+export interface ContextHeaderValues {
+  traceparent: string | string[] | undefined;
+  tracestate: string | string[] | undefined;
+  baggage: string | string[] | undefined;
+  correlationId: string | string[] | undefined;
+}
+
+type ContextHeaderName = keyof ContextHeaderValues;
+
+// Header name (lower case) by its length: the four names have four different lengths.
+function contextHeaderOf(key: string): [ContextHeaderName, string] | undefined {
+  switch (key.length) {
+    case 11:
+      return ['traceparent', 'traceparent'];
+    case 10:
+      return ['tracestate', 'tracestate'];
+    case 7:
+      return ['baggage', 'baggage'];
+    case 16:
+      return ['correlationId', 'x-correlation-id'];
+    default:
+      return undefined;
+  }
+}
+
+function merge(
+  current: string | string[] | undefined,
+  raw: unknown,
+  maxLength: number,
+): string | string[] | undefined {
+  // The common case: one plain value, no array built.
+  if (current === undefined && !Array.isArray(raw)) return valueToString(raw, maxLength);
+  const values: string[] =
+    current === undefined ? [] : Array.isArray(current) ? current : [current];
+  pushValues(raw, values, maxLength);
+  if (values.length === 0) return undefined;
+  return values.length === 1 ? values[0] : values;
+}
+
+/**
+ * Reads `traceparent`, `tracestate`, `baggage` and `x-correlation-id` in ONE pass over
+ * the carrier's own keys, with the same rules as {@link readHeader}: exact-case keys
+ * first, then keys that differ only in case, repeated values in order.
+ */
+export function readContextHeaders(carrier: HeaderCarrier, maxLength: number): ContextHeaderValues {
+  const found: ContextHeaderValues = {
+    traceparent: undefined,
+    tracestate: undefined,
+    baggage: undefined,
+    correlationId: undefined,
+  };
+  if (carrier == null || typeof carrier !== 'object') return found;
+  let variants: Array<[ContextHeaderName, unknown]> | undefined;
+  for (const key in carrier) {
+    const header = contextHeaderOf(key);
+    if (header === undefined || !hasOwn.call(carrier, key)) continue;
+    const [field, name] = header;
+    if (key === name) found[field] = merge(found[field], carrier[key], maxLength);
+    else if (key.toLowerCase() === name) {
+      variants ??= [];
+      variants.push([field, carrier[key]]);
+    }
+  }
+  if (variants !== undefined) {
+    for (const [field, raw] of variants) found[field] = merge(found[field], raw, maxLength);
+  }
+  return found;
+}
+
 /** Own enumerable keys of a carrier (never inherited ones). */
 export function carrierKeys(carrier: HeaderCarrier): string[] {
   return carrier && typeof carrier === 'object' ? Object.keys(carrier) : [];

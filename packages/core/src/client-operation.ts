@@ -1,5 +1,6 @@
-import { type Context, type Span, SpanKind, trace } from '@opentelemetry/api';
+import { type Context, type Span, SpanKind } from '@opentelemetry/api';
 import type { OperationType } from './attributes.js';
+import { withSpan } from './context-chain.js';
 import { runWithContext } from './context-scope.js';
 import { getCorrelationId } from './correlation.js';
 import type { TelemetryRuntime } from './runtime.js';
@@ -39,7 +40,7 @@ export function clientOperation<R>(
   }
   const started = span;
   if (started === undefined) return fn(undefined);
-  const ctx = trace.setSpan(parent, started);
+  const ctx = withSpan(parent, started);
   return settleWith(
     () => runWithContext(ctx, fn, started),
     (error, failed) =>
@@ -79,7 +80,7 @@ export function createContext(
       correlationId: getCorrelationId(parent),
     });
     span.end();
-    return trace.setSpan(parent, span);
+    return withSpan(parent, span);
   } catch (error) {
     runtime.diagnostics.warnOnce('create telemetry', error);
     return parent;

@@ -1,4 +1,5 @@
 import { type Context, propagation } from '@opentelemetry/api';
+import { BAGGAGE_KEY, withValue } from './context-chain.js';
 import { createCorrelationId, getCorrelationId, setCorrelationId } from './correlation.js';
 import { extractContext } from './propagation.js';
 import type { TelemetryRuntime } from './runtime.js';
@@ -17,7 +18,8 @@ export function creationContext(
   const untrusted = runtime.options.consumerSpanRelation === 'link';
   if (description.context !== undefined) {
     let ctx = description.context;
-    if (untrusted) ctx = propagation.deleteBaggage(ctx);
+    if (untrusted && propagation.getBaggage(ctx) !== undefined)
+      ctx = withValue(ctx, BAGGAGE_KEY, undefined);
     return getCorrelationId(ctx) === undefined ? setCorrelationId(ctx, createCorrelationId()) : ctx;
   }
   const propagator = runtime.options.propagator;

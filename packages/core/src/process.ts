@@ -1,4 +1,12 @@
-import { type Context, type Link, type Span, SpanKind, trace } from '@opentelemetry/api';
+import {
+  type Context,
+  INVALID_SPAN_CONTEXT,
+  type Link,
+  type Span,
+  SpanKind,
+  trace,
+} from '@opentelemetry/api';
+import { SPAN_KEY, withSpan, withValue } from './context-chain.js';
 import { activeContext, runWithContext } from './context-scope.js';
 import { getCorrelationId } from './correlation.js';
 import { creationContext, safeCreationContext } from './creation.js';
@@ -26,7 +34,7 @@ function startProcess(
   const links: Link[] = creationSpan !== undefined ? [{ context: creationSpan }] : [];
   let parent = creation;
   if (runtime.options.consumerSpanRelation === 'link') {
-    if (creationSpan !== undefined) parent = trace.deleteSpan(creation);
+    if (creationSpan !== undefined) parent = withValue(creation, SPAN_KEY, undefined);
   } else {
     const ambientSpan = trace.getSpanContext(ambient);
     if (ambientSpan !== undefined && ambientSpan.spanId !== creationSpan?.spanId) {
@@ -42,7 +50,7 @@ function startProcess(
     correlationId: getCorrelationId(creation),
     links,
   });
-  const handlerContext = trace.setSpan(parent, span);
+  const handlerContext = withSpan(parent, span);
   const hook = runtime.options.consumeHook;
   if (hook !== undefined) {
     runtime.diagnostics.guard('consumeHook', () =>
@@ -53,7 +61,7 @@ function startProcess(
       }),
     );
   }
-  if (runtime.options.metrics)
+  if (runtime.metricsActive())
     runtime.recordTimeInQueue(description, operationName, handlerContext);
   return { span, handlerContext };
 }
@@ -68,8 +76,10 @@ export function processMessage<R>(
   description: MessageDescription,
   handler: (ctx: Context) => R,
 ): R {
+  if (!runtime.spansActive()) return processUntraced(runtime, description, handler);
   const operationName = description.operationName ?? 'process';
-  const startMs = runtime.options.metrics ? performance.now() : 0;
+  const measured = runtime.metricsActive();
+  const startMs = measured ? performance.now() : 0;
   let started: ProcessStart;
   try {
     started = startProcess(runtime, description, operationName);
@@ -84,20 +94,81 @@ export function processMessage<R>(
     (error, failed) => {
       try {
         endSpan(span, error, failed, runtime);
-        runtime.finish({
-          description,
-          operationName,
-          operationType: 'process',
-          startMs,
-          error,
-          failed,
-          counter: 'consumed',
-          histogram: 'processDuration',
-          context: handlerContext,
-        });
+        if (measured)
+          finishProcess(
+            runtime,
+            description,
+            operationName,
+            startMs,
+            error,
+            failed,
+            handlerContext,
+          );
       } catch (telemetryError) {
         runtime.diagnostics.warnOnce('process telemetry', telemetryError);
       }
     },
+  );
+}
+
+function finishProcess(
+  runtime: TelemetryRuntime,
+  description: MessageDescription,
+  operationName: string,
+  startMs: number,
+  error: unknown,
+  failed: boolean,
+  context: Context,
+): void {
+  runtime.finish({
+    description,
+    operationName,
+    operationType: 'process',
+    startMs,
+    error,
+    failed,
+    counter: 'consumed',
+    histogram: 'processDuration',
+    context,
+  });
+}
+
+/**
+ * {@link processMessage} when no SDK is registered: the process span would be the API's
+ * no-op span over the creation context, so the handler runs in the creation context
+ * itself (in `'link'` mode without the producer's span, as a no-op root span would).
+ * Metrics and hooks behave as with a span.
+ */
+function processUntraced<R>(
+  runtime: TelemetryRuntime,
+  description: MessageDescription,
+  handler: (ctx: Context) => R,
+): R {
+  const operationName = description.operationName ?? 'process';
+  let ctx = safeCreationContext(runtime, description, activeContext());
+  if (runtime.options.consumerSpanRelation === 'link' && trace.getSpan(ctx) !== undefined) {
+    ctx = withValue(ctx, SPAN_KEY, undefined);
+  }
+  const hook = runtime.options.consumeHook;
+  if (hook !== undefined) {
+    const span = trace.wrapSpanContext(trace.getSpanContext(ctx) ?? INVALID_SPAN_CONTEXT);
+    runtime.diagnostics.guard('consumeHook', () =>
+      hook(span, {
+        destination: description.destination,
+        message: description.message,
+        description,
+      }),
+    );
+  }
+  if (!runtime.metricsActive()) return runWithContext(ctx, handler, ctx);
+  const startMs = performance.now();
+  runtime.recordTimeInQueue(description, operationName, ctx);
+  const handlerContext = ctx;
+  return settleWith(
+    () => runWithContext(handlerContext, handler, handlerContext),
+    (error, failed) =>
+      runtime.diagnostics.guard('process telemetry', () =>
+        finishProcess(runtime, description, operationName, startMs, error, failed, handlerContext),
+      ),
   );
 }

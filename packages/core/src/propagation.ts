@@ -10,9 +10,11 @@ import {
   carrierKeys,
   type HeaderCarrier,
   headerSetter,
+  readContextHeaders,
   readFirstValidHeader,
   readHeader,
 } from './carrier.js';
+import { BAGGAGE_KEY, SPAN_KEY, withValue } from './context-chain.js';
 import { activeContext } from './context-scope.js';
 import {
   CORRELATION_HEADER,
@@ -37,7 +39,8 @@ export const CONTEXT_HEADERS: readonly string[] = Object.freeze([
 ]);
 
 /** W3C Trace Context + W3C Baggage, Baton's own (see {@link W3CPropagator}). */
-export const w3cPropagator: TextMapPropagator = new W3CPropagator();
+const w3c = new W3CPropagator();
+export const w3cPropagator: TextMapPropagator = w3c;
 
 // No value Baton reads is useful past the baggage limit: a huge header is read only that far.
 const MAX_HEADER_READ = MAX_BAGGAGE_LENGTH + 1;
@@ -81,16 +84,34 @@ export function extractContext(
   // The base's own span and baggage must not leak into the message's context.
   // Each delete copies the context; a consumer loop's base usually has neither.
   let clean = base;
-  if (trace.getSpan(base) !== undefined) clean = trace.deleteSpan(clean);
-  if (apiPropagation.getBaggage(clean) !== undefined) clean = apiPropagation.deleteBaggage(clean);
+  if (trace.getSpan(base) !== undefined) clean = withValue(clean, SPAN_KEY, undefined);
+  if (apiPropagation.getBaggage(clean) !== undefined)
+    clean = withValue(clean, BAGGAGE_KEY, undefined);
   let ctx = clean;
-  try {
-    ctx = propagator.extract(clean, headers, getter);
-  } catch {
-    // A custom propagator that throws on garbage: treat as "no context".
+  let correlationId: string | string[] | undefined;
+  if (propagator === w3c) {
+    // Baton's own propagator: all four headers in one pass over the carrier.
+    const values = readContextHeaders(headers, MAX_HEADER_READ);
+    ctx = w3c.extractValues(clean, values.traceparent, values.tracestate, values.baggage);
+    correlationId = values.correlationId;
+  } else {
+    try {
+      ctx = propagator.extract(clean, headers, getter);
+    } catch {
+      // A custom propagator that throws on garbage: treat as "no context".
+    }
+    correlationId = readHeader(headers, CORRELATION_HEADER, MAX_CORRELATION_ID_LENGTH + 1);
   }
-  if (options.dropBaggage) ctx = apiPropagation.deleteBaggage(ctx);
-  return setCorrelationId(ctx, resolveCorrelationId(incomingCorrelationId(headers)));
+  if (options.dropBaggage && apiPropagation.getBaggage(ctx) !== undefined) {
+    ctx = withValue(ctx, BAGGAGE_KEY, undefined);
+  }
+  return setCorrelationId(ctx, resolveCorrelationId(firstValidCorrelationId(correlationId)));
+}
+
+function firstValidCorrelationId(value: string | string[] | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) return isValidCorrelationId(value) ? value : undefined;
+  return value.find(isValidCorrelationId);
 }
 
 /** Options for {@link injectContext}. */

@@ -1,5 +1,13 @@
-import { type Context, type Link, type Span, SpanKind, trace } from '@opentelemetry/api';
+import {
+  type Context,
+  INVALID_SPAN_CONTEXT,
+  type Link,
+  type Span,
+  SpanKind,
+  trace,
+} from '@opentelemetry/api';
 import { readFirstHeader } from './carrier.js';
+import { withSpan } from './context-chain.js';
 import { activeContext, runWithContext } from './context-scope.js';
 import {
   CORRELATION_HEADER,
@@ -75,18 +83,14 @@ export function publish<R>(
   description: PublishDescription,
   send: SendCallback<R>,
 ): R {
+  if (!runtime.spansActive()) return publishUntraced(runtime, description, send);
   const operationName = description.operationName ?? 'send';
-  const metrics = runtime.options.metrics;
-  const startMs = metrics ? performance.now() : 0;
+  const measured = runtime.metricsActive();
+  const startMs = measured ? performance.now() : 0;
   const existing = existingCreation(description, description.headers);
   let span: Span | undefined;
-  let sendContext: Context = activeContext();
+  let sendContext: Context = withCorrelation(activeContext());
   try {
-    let correlationId = getCorrelationId(sendContext);
-    if (correlationId === undefined) {
-      correlationId = createCorrelationId();
-      sendContext = setCorrelationId(sendContext, correlationId);
-    }
     let links: Link[] | undefined = description.links;
     // A kept creation context is linked; so is the one a forwarded message carries.
     const carried =
@@ -107,41 +111,23 @@ export function publish<R>(
           ? SpanKind.CLIENT
           : SpanKind.PRODUCER,
       parent: sendContext,
-      correlationId,
+      correlationId: getCorrelationId(sendContext),
       links,
       messageCount: count !== undefined && count !== 1 ? count : undefined,
     });
-    sendContext = trace.setSpan(sendContext, span);
+    sendContext = withSpan(sendContext, span);
   } catch (error) {
     runtime.diagnostics.warnOnce('publish telemetry', error);
     span = undefined;
   }
   // Even without a span (a broken tracer), the context and correlation id still travel.
   const ctx = sendContext;
-  const inject: InjectHeaders = (given) => {
-    try {
-      return prepareHeaders(runtime, given, ctx, description) as never;
-    } catch (error) {
-      runtime.diagnostics.warnOnce('header injection', error);
-      return { ...given } as never;
-    }
-  };
+  const inject = injector(runtime, ctx, description);
   const headers =
     description.injectHeaders === false
       ? EMPTY_HEADERS
       : inject(description.headers as Record<string, unknown> | undefined);
-  const hook = runtime.options.publishHook;
-  if (hook !== undefined && span !== undefined) {
-    const hookSpan = span;
-    runtime.diagnostics.guard('publishHook', () =>
-      hook(hookSpan, {
-        destination: description.destination,
-        message: description.message,
-        headers,
-        description,
-      }),
-    );
-  }
+  if (span !== undefined) callPublishHook(runtime, span, description, headers);
   const started = span;
   // Client calls run inside the send span, so a client's own instrumentation nests under
   // it; an in-process send has no client call and gets the context as an argument.
@@ -149,24 +135,107 @@ export function publish<R>(
     description.injectHeaders === false
       ? () => send(headers, inject, ctx)
       : () => runWithContext(ctx, send, headers, inject, ctx);
-  if (started === undefined) return call();
+  if (started === undefined && !measured) return call();
   return settleWith(call, (error, failed) => {
     try {
-      endSpan(started, error, failed, runtime);
-      runtime.finish({
-        description,
-        operationName,
-        operationType: 'send',
-        startMs,
-        error,
-        failed,
-        counter: 'sent',
-        count: description.messageCount ?? 1,
-        histogram: 'operationDuration',
-        context: ctx,
-      });
+      if (started !== undefined) endSpan(started, error, failed, runtime);
+      if (measured) finishSend(runtime, description, operationName, startMs, error, failed, ctx);
     } catch (telemetryError) {
       runtime.diagnostics.warnOnce('publish telemetry', telemetryError);
     }
   });
+}
+
+// The active context with a correlation id: its own, or a new one.
+function withCorrelation(ctx: Context): Context {
+  return getCorrelationId(ctx) === undefined ? setCorrelationId(ctx, createCorrelationId()) : ctx;
+}
+
+function injector(
+  runtime: TelemetryRuntime,
+  ctx: Context,
+  description: PublishDescription,
+): InjectHeaders {
+  return (given) => {
+    try {
+      return prepareHeaders(runtime, given, ctx, description) as never;
+    } catch (error) {
+      runtime.diagnostics.warnOnce('header injection', error);
+      return { ...given } as never;
+    }
+  };
+}
+
+function callPublishHook(
+  runtime: TelemetryRuntime,
+  span: Span,
+  description: PublishDescription,
+  headers: Record<string, unknown>,
+): void {
+  const hook = runtime.options.publishHook;
+  if (hook === undefined) return;
+  runtime.diagnostics.guard('publishHook', () =>
+    hook(span, {
+      destination: description.destination,
+      message: description.message,
+      headers,
+      description,
+    }),
+  );
+}
+
+function finishSend(
+  runtime: TelemetryRuntime,
+  description: PublishDescription,
+  operationName: string,
+  startMs: number,
+  error: unknown,
+  failed: boolean,
+  context: Context,
+): void {
+  runtime.finish({
+    description,
+    operationName,
+    operationType: 'send',
+    startMs,
+    error,
+    failed,
+    counter: 'sent',
+    count: description.messageCount ?? 1,
+    histogram: 'operationDuration',
+    context,
+  });
+}
+
+/**
+ * {@link publish} when no SDK is registered: a send span would be the API's no-op span
+ * over the caller's own span context, so Baton carries that context and the correlation
+ * id itself, makes no span, and does not re-enter a context to call the client (nothing
+ * there could read it). Metrics and hooks behave as with a span.
+ */
+function publishUntraced<R>(
+  runtime: TelemetryRuntime,
+  description: PublishDescription,
+  send: SendCallback<R>,
+): R {
+  const ctx = withCorrelation(activeContext());
+  const inject = injector(runtime, ctx, description);
+  const headers =
+    description.injectHeaders === false
+      ? EMPTY_HEADERS
+      : inject(description.headers as Record<string, unknown> | undefined);
+  if (runtime.options.publishHook !== undefined) {
+    const span = trace.wrapSpanContext(trace.getSpanContext(ctx) ?? INVALID_SPAN_CONTEXT);
+    callPublishHook(runtime, span, description, headers);
+  }
+  if (!runtime.metricsActive()) return send(headers, inject, ctx);
+  const operationName = description.operationName ?? 'send';
+  const startMs = performance.now();
+  return settleWith(
+    () => send(headers, inject, ctx),
+    (error, failed) =>
+      runtime.diagnostics.guard('publish telemetry', () =>
+        finishSend(runtime, description, operationName, startMs, error, failed, ctx),
+      ),
+  );
 }

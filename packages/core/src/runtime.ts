@@ -1,4 +1,10 @@
-import type { Context, Tracer } from '@opentelemetry/api';
+import {
+  type Context,
+  createNoopMeter,
+  ProxyTracerProvider,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
 import {
   AttributeCache,
   type ErrorTypeOf,
@@ -19,6 +25,11 @@ import {
 } from './metrics.js';
 import type { ResolvedBatonOptions } from './options.js';
 import type { MessageDescription } from './types.js';
+
+// What the API hands out when no SDK is registered, to tell "nothing records" apart from
+// an SDK that samples a span out (which still makes new span ids).
+const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
+const NOOP_HISTOGRAM = createNoopMeter().createHistogram('baton.noop').constructor;
 
 const NAMES: Record<RecordedInstrument, string> = {
   sent: METRIC_SENT_MESSAGES,
@@ -66,6 +77,26 @@ export class TelemetryRuntime {
     this.diagnostics = new Diagnostics(packageName);
   }
 
+  /**
+   * Whether spans can record: false only when no SDK is registered (the API's no-op
+   * tracer). Then a span would only carry its parent's context along, so Baton skips it
+   * and carries the context itself. Checked per operation: an SDK registered later counts.
+   */
+  spansActive(): boolean {
+    if (this.options.tracerProvider !== undefined) return true;
+    const provider = trace.getTracerProvider();
+    return (
+      !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NOOP_TRACER_PROVIDER
+    );
+  }
+
+  /** Whether a measurement would go anywhere: a real meter, or a metric listener. */
+  metricsActive(): boolean {
+    if (!this.options.metrics) return false;
+    if (metricListeners.length > 0) return true;
+    return !(this.instruments.get().operationDuration instanceof NOOP_HISTOGRAM);
+  }
+
   attributesOf(
     description: MessageDescription,
     operationName: string,
@@ -111,7 +142,7 @@ export class TelemetryRuntime {
 
   /** Records the metrics of a finished operation: count (if any), duration, error.type. */
   finish(operation: FinishedOperation): void {
-    if (!this.options.metrics) return;
+    if (!this.metricsActive()) return;
     const instruments = this.instruments.get();
     const sets = this.attributesOf(
       operation.description,

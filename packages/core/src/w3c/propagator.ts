@@ -8,6 +8,7 @@ import {
   type TextMapSetter,
   trace,
 } from '@opentelemetry/api';
+import { BAGGAGE_KEY, withSpan, withValue } from '../context-chain.js';
 import { BAGGAGE_HEADER, MAX_BAGGAGE_LENGTH, parseBaggage, serializeBaggage } from './baggage.js';
 import {
   formatTraceParent,
@@ -57,23 +58,39 @@ export class W3CPropagator implements TextMapPropagator {
   }
 
   extract(context: Context, carrier: unknown, getter: TextMapGetter): Context {
+    return this.extractValues(
+      context,
+      getter.get(carrier, TRACE_PARENT_HEADER),
+      getter.get(carrier, TRACE_STATE_HEADER),
+      getter.get(carrier, BAGGAGE_HEADER),
+    );
+  }
+
+  /** {@link extract} from header values already read (Baton's one-pass carrier read). */
+  extractValues(
+    context: Context,
+    traceparent: string | string[] | undefined,
+    tracestate: string | string[] | undefined,
+    baggage: string | string[] | undefined,
+  ): Context {
     let ctx = context;
-    const spanContext = firstValidTraceParent(getter.get(carrier, TRACE_PARENT_HEADER));
+    const spanContext = firstValidTraceParent(traceparent);
     if (spanContext !== null) {
       // tracestate means nothing without a valid traceparent (W3C Trace Context 3.3).
-      const state = joined(getter.get(carrier, TRACE_STATE_HEADER), ',');
+      const state = joined(tracestate, ',');
       if (state !== undefined && state.length <= MAX_TRACE_STATE_READ) {
         spanContext.traceState = createTraceState(state);
       }
-      ctx = trace.setSpanContext(ctx, spanContext);
+      ctx = withSpan(ctx, trace.wrapSpanContext(spanContext));
     }
-    const header = joined(getter.get(carrier, BAGGAGE_HEADER), ',');
+    const header = joined(baggage, ',');
     if (header !== undefined && header.length > 0) {
       const entries = parseBaggage(
         header.length > MAX_BAGGAGE_LENGTH + 1 ? header.slice(0, MAX_BAGGAGE_LENGTH + 1) : header,
       );
-      if (entries !== undefined)
-        ctx = propagation.setBaggage(ctx, propagation.createBaggage(entries));
+      if (entries !== undefined) {
+        ctx = withValue(ctx, BAGGAGE_KEY, propagation.createBaggage(entries));
+      }
     }
     return ctx;
   }
