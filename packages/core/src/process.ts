@@ -1,7 +1,7 @@
 import { type Context, type Link, type Span, SpanKind, trace } from '@opentelemetry/api';
 import { activeContext, runWithContext } from './context-scope.js';
 import { getCorrelationId } from './correlation.js';
-import { creationContext, safeCreationContext } from './creation.js';
+import { besideContrib, creationContext, safeCreationContext } from './creation.js';
 import type { TelemetryRuntime } from './runtime.js';
 import { endSpan, settleWith } from './settle.js';
 import { startSpan } from './span-start.js';
@@ -68,6 +68,9 @@ export function processMessage<R>(
   description: MessageDescription,
   handler: (ctx: Context) => R,
 ): R {
+  if (description.recordedByContrib !== undefined) {
+    return processBesideContrib(runtime, description, handler);
+  }
   const operationName = description.operationName ?? 'process';
   const startMs = runtime.options.metrics ? performance.now() : 0;
   let started: ProcessStart;
@@ -99,5 +102,42 @@ export function processMessage<R>(
         runtime.diagnostics.warnOnce('process telemetry', telemetryError);
       }
     },
+  );
+}
+
+// `coexistence: 'contrib'`: the client's wrapper already started the process span and made
+// it active. The handler runs in it, with the message's correlation id and baggage; Baton
+// records time in queue, and counts only what the wrapper does not.
+function processBesideContrib<R>(
+  runtime: TelemetryRuntime,
+  description: MessageDescription,
+  handler: (ctx: Context) => R,
+): R {
+  const operationName = description.operationName ?? 'process';
+  const metrics = runtime.options.metrics;
+  const counted = metrics && description.recordedByContrib === 'span';
+  const startMs = counted ? performance.now() : 0;
+  const ctx = besideContrib(runtime, description, activeContext());
+  if (metrics) {
+    runtime.diagnostics.guard('process telemetry', () =>
+      runtime.recordTimeInQueue(description, operationName, ctx),
+    );
+  }
+  const run = () => runWithContext(ctx, handler, ctx);
+  if (!counted) return run();
+  return settleWith(run, (error, failed) =>
+    runtime.diagnostics.guard('process telemetry', () =>
+      runtime.finish({
+        description,
+        operationName,
+        operationType: 'process',
+        startMs,
+        error,
+        failed,
+        counter: 'consumed',
+        histogram: 'processDuration',
+        context: ctx,
+      }),
+    ),
   );
 }

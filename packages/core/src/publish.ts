@@ -62,6 +62,60 @@ function prepareHeaders(
   return headers;
 }
 
+function injector(
+  runtime: TelemetryRuntime,
+  description: PublishDescription,
+  ctx: Context,
+): InjectHeaders {
+  return (given) => {
+    try {
+      return prepareHeaders(runtime, given, ctx, description) as never;
+    } catch (error) {
+      runtime.diagnostics.warnOnce('header injection', error);
+      return { ...given } as never;
+    }
+  };
+}
+
+// `coexistence: 'contrib'`: the client's wrapper starts the send span, inside the call. Baton
+// injects its headers first (the wrapper then writes its own `traceparent` over Baton's,
+// which names the caller's span) and counts only what the wrapper does not.
+function publishBesideContrib<R>(
+  runtime: TelemetryRuntime,
+  description: PublishDescription,
+  send: SendCallback<R>,
+): R {
+  const operationName = description.operationName ?? 'send';
+  const metrics = runtime.options.metrics && description.recordedByContrib === 'span';
+  const startMs = metrics ? performance.now() : 0;
+  let ctx = activeContext();
+  if (getCorrelationId(ctx) === undefined) ctx = setCorrelationId(ctx, createCorrelationId());
+  const inject = injector(runtime, description, ctx);
+  const headers =
+    description.injectHeaders === false
+      ? EMPTY_HEADERS
+      : inject(description.headers as Record<string, unknown> | undefined);
+  const sendContext = ctx;
+  const call = () => runWithContext(sendContext, send, headers, inject, sendContext);
+  if (!metrics) return call();
+  return settleWith(call, (error, failed) =>
+    runtime.diagnostics.guard('publish telemetry', () =>
+      runtime.finish({
+        description,
+        operationName,
+        operationType: 'send',
+        startMs,
+        error,
+        failed,
+        counter: 'sent',
+        count: description.messageCount ?? 1,
+        histogram: 'operationDuration',
+        context: sendContext,
+      }),
+    ),
+  );
+}
+
 /**
  * Publishes inside a `send <destination>` span: PRODUCER when the send creates the
  * messages, CLIENT when they keep a creation context of their own (`sendRole:
@@ -75,6 +129,9 @@ export function publish<R>(
   description: PublishDescription,
   send: SendCallback<R>,
 ): R {
+  if (description.recordedByContrib !== undefined) {
+    return publishBesideContrib(runtime, description, send);
+  }
   const operationName = description.operationName ?? 'send';
   const metrics = runtime.options.metrics;
   const startMs = metrics ? performance.now() : 0;
@@ -118,14 +175,7 @@ export function publish<R>(
   }
   // Even without a span (a broken tracer), the context and correlation id still travel.
   const ctx = sendContext;
-  const inject: InjectHeaders = (given) => {
-    try {
-      return prepareHeaders(runtime, given, ctx, description) as never;
-    } catch (error) {
-      runtime.diagnostics.warnOnce('header injection', error);
-      return { ...given } as never;
-    }
-  };
+  const inject = injector(runtime, description, ctx);
   const headers =
     description.injectHeaders === false
       ? EMPTY_HEADERS
