@@ -31,10 +31,11 @@ class WrappingInstrumentation extends InstrumentationBase {
     return [];
   }
   wrap<T extends object>(target: T, name: keyof T & string): void {
-    this._wrap(target, name, (original: never) => {
+    this._wrap(target, name, (original) => {
+      const call = original as (...a: unknown[]) => unknown;
       return function wrapper(this: unknown, ...args: unknown[]) {
-        return (original as (...a: unknown[]) => unknown).apply(this, args);
-      } as never;
+        return call.apply(this, args);
+      } as T[keyof T & string];
     });
   }
   unwrap<T extends object>(target: T, name: keyof T & string): void {
