@@ -1,7 +1,7 @@
 import {
   activeContext,
-  methodOwner,
   type MessagingTelemetry,
+  methodOwner,
   type PublishDescription,
   runWithContext,
   suppressTracing,
