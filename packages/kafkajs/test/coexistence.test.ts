@@ -41,7 +41,8 @@ const owner = (side: Side) =>
   side === 'contrib' || side === 'both, contrib mode' ? CONTRIB : BATON;
 
 const contrib = new KafkaJsInstrumentation({ enabled: false });
-const definition = contrib.getModuleDefinitions()[0];
+const [definition] = contrib.getModuleDefinitions();
+if (definition?.patch === undefined) throw new Error('contrib kafkajs: no module patch to apply');
 let telemetry: TestTelemetry;
 
 beforeAll(() => {
@@ -63,7 +64,7 @@ function kafkaClass(broker: FakeKafka, withContrib: boolean) {
       return broker.consumer(config);
     }
   }
-  if (withContrib) definition?.patch({ Kafka }, '2.2.4');
+  if (withContrib) definition?.patch?.({ Kafka }, '2.2.4');
   return Kafka;
 }
 
