@@ -190,6 +190,7 @@ describe.skipIf(!url)('amqplib beside contrib, on RabbitMQ', () => {
   afterAll(async () => {
     for (const { queue } of combinations) await admin?.deleteQueue(queue).catch(() => {});
     await connection?.close();
+    contrib.disable();
     await telemetry.shutdown();
     propagation.disable();
   });

@@ -41,6 +41,7 @@ const BATON = '@baton/ioredis';
 const N = 3;
 
 afterAll(async () => {
+  contrib.disable();
   await telemetry.shutdown();
   propagation.disable();
 });
