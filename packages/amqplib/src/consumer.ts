@@ -1,4 +1,9 @@
-import type { MessageDescription, MessagingTelemetry } from '@baton/core';
+import {
+  type MessageDescription,
+  type MessagingTelemetry,
+  methodOwner,
+  unwrappedOriginal,
+} from '@baton/core';
 import { type Context, trace } from '@opentelemetry/api';
 import { countDelivery, type DeliveryCount, failureCounts, messageKey } from './delivery-count.js';
 import { describeDelivery, type ServerAddress } from './message.js';
@@ -131,6 +136,15 @@ export function createConsumer(channel: RawConsumerChannel, config: ConsumerConf
     if (typeof onMessage !== 'function') return channel.consume(queue, onMessage, options, ...rest);
     const noAck = (options as { noAck?: unknown } | undefined)?.noAck === true;
     const auto = config.ackMode === 'auto' && !noAck;
+    // OpenTelemetry's contrib instrumentation wraps `consume` to wrap the callback: with
+    // 'baton' the consumer is registered through the function under the wrapper, so only
+    // Baton's process span exists; with 'contrib' the wrapper's span is the process span.
+    const owner = methodOwner(channel, 'consume') as RawConsumerChannel;
+    const mode = telemetry.coexistenceOf(owner.consume);
+    const register =
+      mode === 'baton'
+        ? (unwrappedOriginal(owner.consume) as RawConsumerChannel['consume']).bind(owner)
+        : channel.consume.bind(channel);
     let active = true;
     let consumerTag: string | undefined;
     const stop = (byBroker: boolean) => {
@@ -164,6 +178,7 @@ export function createConsumer(channel: RawConsumerChannel, config: ConsumerConf
           server: config.server(),
           ...(known && { deliveryCount: delivery?.count }),
         });
+        if (mode === 'contrib') description.recordedByContrib = 'span';
       } catch (error) {
         // Not shaped like an amqplib delivery: hand it over untraced, as amqplib would.
         telemetry.diagnostics.warnOnce('amqplib delivery description', error);
@@ -218,7 +233,7 @@ export function createConsumer(channel: RawConsumerChannel, config: ConsumerConf
     }
     let started: unknown;
     try {
-      started = channel.consume(queue, traced, options, ...rest);
+      started = register(queue, traced, options, ...rest);
     } catch (error) {
       stop(false);
       throw error;

@@ -1,4 +1,12 @@
-import type { MessagingTelemetry, PublishDescription } from '@baton/core';
+import {
+  activeContext,
+  type MessagingTelemetry,
+  methodOwner,
+  type PublishDescription,
+  runWithContext,
+  suppressTracing,
+} from '@baton/core';
+import type { Context } from '@opentelemetry/api';
 import {
   ATTR_ROUTING_KEY,
   publishDestination,
@@ -107,20 +115,38 @@ export function createProducer(channel: RawProducerChannel, config: ProducerConf
     return options ? { ...options, headers } : { headers };
   };
 
+  // amqplib's sendToQueue calls `this.publish`, and a confirm channel's publish calls the
+  // plain one: OpenTelemetry's contrib instrumentation wraps `publish` (on both prototypes),
+  // so `publish` tells for both methods whether a call makes a span of its own.
+  const coexistence = () =>
+    telemetry.coexistenceOf((methodOwner(channel, 'publish') as RawProducerChannel).publish);
+
   const send = (
     exchange: string,
     routingKey: string,
     content: unknown,
     options: PublishOptions | null | undefined,
     callback: Callback | undefined,
-    write: Write,
+    given: Write,
   ): boolean => {
     const description = describe(exchange, routingKey, content, options);
+    const mode = coexistence();
+    let write = given;
+    if (mode === 'contrib') description.recordedByContrib = 'span';
+    else if (mode === 'baton') {
+      // Not the unwrapped function: amqplib's own super.publish / this.publish would
+      // re-enter the wrapper. Suppressed, the wrapper's span does not record and its
+      // propagator injects nothing: Baton's traceparent is the one sent.
+      write = (opts, cb) => runWithContext(suppressTracing(activeContext()), given, opts, cb);
+    }
     if (!confirm) {
       return telemetry.publish(description, (headers) =>
         write(withHeaders(options, headers), callback),
       );
     }
+    // The confirmation runs the caller's callback in the caller's context (amqplib would
+    // run it in its socket's; a wrapper in a suppressed one).
+    const caller: Context = activeContext();
     // On a confirm channel the send span ends when the broker acks or nacks (a nack is
     // an error); the caller still gets the client's boolean at once, for back-pressure.
     let written = false;
@@ -131,7 +157,7 @@ export function createProducer(channel: RawProducerChannel, config: ProducerConf
       });
       written = write(withHeaders(options, headers), (...args: unknown[]) => {
         settle(args[0]);
-        if (typeof callback === 'function') return callback(...args);
+        if (typeof callback === 'function') return runWithContext(caller, callback, ...args);
       });
       return outcome;
     });

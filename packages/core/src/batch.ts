@@ -37,6 +37,9 @@ export function processBatch<R>(
   const contexts: Context[] = messages.map((message) =>
     safeCreationContext(runtime, message, ambient),
   );
+  if (batch.recordedByContrib !== undefined) {
+    return batchBesideContrib(runtime, { batch, messages, contexts, ambient, startMs }, handler);
+  }
   let span: Span | undefined;
   let batchContext = ambient;
   try {
@@ -90,16 +93,7 @@ export function processBatch<R>(
     runtime.diagnostics.warnOnce('batch telemetry', error);
     span = undefined;
   }
-  for (let i = 0; i < messages.length; i++) {
-    rememberMessageContext(messages[i]?.message, contexts[i] as Context);
-  }
-  const scope: BatchScope = {
-    contexts,
-    runInMessageContext: (index, fn) => {
-      const ctx = contexts[index];
-      return ctx === undefined ? fn() : runWithContext(ctx, fn);
-    },
-  };
+  const scope = batchScope(messages, contexts);
   const started = span;
   if (started === undefined) return runWithContext(batchContext, handler, scope);
   const finalContext = batchContext;
@@ -121,5 +115,78 @@ export function processBatch<R>(
           context: finalContext,
         });
       }),
+  );
+}
+
+// Each message's own context, by index and by its native message object.
+function batchScope(messages: readonly MessageDescription[], contexts: Context[]): BatchScope {
+  for (let i = 0; i < messages.length; i++) {
+    rememberMessageContext(messages[i]?.message, contexts[i] as Context);
+  }
+  return {
+    contexts,
+    runInMessageContext: (index, fn) => {
+      const ctx = contexts[index];
+      return ctx === undefined ? fn() : runWithContext(ctx, fn);
+    },
+  };
+}
+
+interface BatchStart {
+  batch: MessageDescription;
+  messages: readonly MessageDescription[];
+  contexts: Context[];
+  ambient: Context;
+  startMs: number;
+}
+
+// `coexistence: 'contrib'`: the client's wrapper made the batch's spans (kafkajs: a `poll`
+// span, active while the handler runs, and one `process` span per message). Baton adds what
+// it lacks: each message's own context for `runInMessageContext`, and time in queue; it
+// counts only what the wrapper does not.
+function batchBesideContrib<R>(
+  runtime: TelemetryRuntime,
+  start: BatchStart,
+  handler: (scope: BatchScope) => R,
+): R {
+  const { batch, messages, contexts, ambient, startMs } = start;
+  const operationName = batch.operationName ?? 'process';
+  const metrics = runtime.options.metrics;
+  if (metrics) {
+    runtime.diagnostics.guard('batch telemetry', () => {
+      for (let i = 0; i < messages.length; i++) {
+        runtime.recordTimeInQueue(
+          messages[i] as MessageDescription,
+          operationName,
+          contexts[i] as Context,
+        );
+      }
+    });
+  }
+  if (runtime.options.consumerSpanRelation === 'link') {
+    // No producer's trace to join: each message keeps its correlation id, under the batch.
+    for (let i = 0; i < contexts.length; i++) {
+      const own = contexts[i] as Context;
+      contexts[i] = setCorrelationId(ambient, getCorrelationId(own) ?? createCorrelationId());
+    }
+  }
+  const scope = batchScope(messages, contexts);
+  const run = () => runWithContext(ambient, handler, scope);
+  if (!metrics || batch.recordedByContrib !== 'span') return run();
+  return settleWith(run, (error, failed) =>
+    runtime.diagnostics.guard('batch telemetry', () =>
+      runtime.finish({
+        description: batch,
+        operationName,
+        operationType: 'process',
+        startMs,
+        error,
+        failed,
+        counter: 'consumed',
+        count: messages.length,
+        histogram: 'processDuration',
+        context: ambient,
+      }),
+    ),
   );
 }

@@ -1,8 +1,9 @@
-import { type Context, propagation } from '@opentelemetry/api';
+import { type Context, propagation, trace } from '@opentelemetry/api';
 import { BAGGAGE_KEY, withValue } from './context-chain.js';
 import { createCorrelationId, getCorrelationId, setCorrelationId } from './correlation.js';
 import { extractContext } from './propagation.js';
 import type { TelemetryRuntime } from './runtime.js';
+import { ATTR_BATON_CORRELATION_ID } from './semconv.js';
 import type { MessageDescription } from './types.js';
 
 /**
@@ -41,4 +42,27 @@ export function safeCreationContext(
     runtime.diagnostics.warnOnce('context extraction', error);
     return setCorrelationId(base, createCorrelationId());
   }
+}
+
+/**
+ * The handler context of a message whose process span another instrumentation started
+ * (`coexistence: 'contrib'`): `active` (that span) with the message's correlation id and
+ * baggage as Baton reads them (none in `'link'` mode). The correlation id also goes on that
+ * span, as `baton.correlation_id`.
+ */
+export function besideContrib(
+  runtime: TelemetryRuntime,
+  description: MessageDescription,
+  active: Context,
+): Context {
+  const creation = safeCreationContext(runtime, description, active);
+  const correlationId = getCorrelationId(creation) ?? createCorrelationId();
+  let ctx = setCorrelationId(active, correlationId);
+  const baggage = propagation.getBaggage(creation);
+  ctx = baggage ? propagation.setBaggage(ctx, baggage) : propagation.deleteBaggage(ctx);
+  runtime.diagnostics.guard('process telemetry', () => {
+    const span = trace.getSpan(active);
+    if (span?.isRecording()) span.setAttribute(ATTR_BATON_CORRELATION_ID, correlationId);
+  });
+  return ctx;
 }

@@ -25,6 +25,14 @@ export class Diagnostics {
     else diag.warn(`${this.packageName}: ${message}`, error);
   }
 
+  /** Says `message` (prefixed with the package name) once per `kind`, at info level. */
+  infoOnce(kind: string, message: string): void {
+    const key = `${this.packageName}\0${kind}`;
+    if (warned.has(key)) return;
+    warned.add(key);
+    diag.info(`${this.packageName}: ${message}`);
+  }
+
   /** Warns once that `name` is deprecated and what to use instead. */
   deprecated(name: string, instead: string): void {
     this.reportOnce(

@@ -13,6 +13,15 @@ export {
   readHeader,
 } from './carrier.js';
 export type { NamedOperation } from './client-operation.js';
+export {
+  type Coexistence,
+  isShimmed,
+  isTracingSuppressed,
+  type RecordedByContrib,
+  SUPPRESS_TRACING_KEY,
+  suppressTracing,
+  unwrappedOriginal,
+} from './coexistence.js';
 export { activeContext, runWithContext } from './context-scope.js';
 export {
   CORRELATION_HEADER,
@@ -121,7 +130,7 @@ export type {
   PublishHookInfo,
   SendRole,
 } from './types.js';
-export { type Method, type Override, targetOf, viewOf } from './view.js';
+export { type Method, methodOwner, type Override, targetOf, viewOf } from './view.js';
 export {
   MAX_BAGGAGE_LENGTH,
   MAX_BAGGAGE_MEMBER_LENGTH,

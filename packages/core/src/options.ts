@@ -1,4 +1,5 @@
 import { diag } from '@opentelemetry/api';
+import type { Coexistence } from './coexistence.js';
 import { semconvStabilityFromEnv } from './semconv.js';
 import type { BatonOptions, ConsumerSpanRelation } from './types.js';
 
@@ -6,10 +7,13 @@ import type { BatonOptions, ConsumerSpanRelation } from './types.js';
 export const DEFAULT_BATON_OPTIONS = Object.freeze({
   consumerSpanRelation: 'parent' as ConsumerSpanRelation,
   metrics: true,
+  coexistence: 'baton' as Coexistence,
 });
 
 export type ResolvedBatonOptions = BatonOptions &
-  Required<Pick<BatonOptions, 'consumerSpanRelation' | 'metrics' | 'semconvStability'>>;
+  Required<
+    Pick<BatonOptions, 'consumerSpanRelation' | 'metrics' | 'semconvStability' | 'coexistence'>
+  >;
 
 function isFunctionOrAbsent(value: unknown): boolean {
   return value === undefined || typeof value === 'function';
@@ -36,6 +40,10 @@ export function resolveBatonOptions(
   if (resolved.consumerSpanRelation !== 'parent' && resolved.consumerSpanRelation !== 'link') {
     warn('consumerSpanRelation', resolved.consumerSpanRelation);
     resolved.consumerSpanRelation = DEFAULT_BATON_OPTIONS.consumerSpanRelation;
+  }
+  if (resolved.coexistence !== 'baton' && resolved.coexistence !== 'contrib') {
+    warn('coexistence', resolved.coexistence);
+    resolved.coexistence = DEFAULT_BATON_OPTIONS.coexistence;
   }
   if (typeof resolved.metrics !== 'boolean') {
     warn('metrics', resolved.metrics);

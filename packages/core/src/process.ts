@@ -9,7 +9,7 @@ import {
 import { SPAN_KEY, withSpan, withValue } from './context-chain.js';
 import { activeContext, runWithContext } from './context-scope.js';
 import { getCorrelationId } from './correlation.js';
-import { creationContext, safeCreationContext } from './creation.js';
+import { besideContrib, creationContext, safeCreationContext } from './creation.js';
 import type { TelemetryRuntime } from './runtime.js';
 import { endSpan, settleWith } from './settle.js';
 import { startSpan } from './span-start.js';
@@ -76,6 +76,9 @@ export function processMessage<R>(
   description: MessageDescription,
   handler: (ctx: Context) => R,
 ): R {
+  if (description.recordedByContrib !== undefined) {
+    return processBesideContrib(runtime, description, handler);
+  }
   if (!runtime.spansActive()) return processUntraced(runtime, description, handler);
   const operationName = description.operationName ?? 'process';
   const measured = runtime.metricsActive();
@@ -170,5 +173,42 @@ function processUntraced<R>(
       runtime.diagnostics.guard('process telemetry', () =>
         finishProcess(runtime, description, operationName, startMs, error, failed, handlerContext),
       ),
+  );
+}
+
+// `coexistence: 'contrib'`: the client's wrapper already started the process span and made
+// it active. The handler runs in it, with the message's correlation id and baggage; Baton
+// records time in queue, and counts only what the wrapper does not.
+function processBesideContrib<R>(
+  runtime: TelemetryRuntime,
+  description: MessageDescription,
+  handler: (ctx: Context) => R,
+): R {
+  const operationName = description.operationName ?? 'process';
+  const metrics = runtime.options.metrics;
+  const counted = metrics && description.recordedByContrib === 'span';
+  const startMs = counted ? performance.now() : 0;
+  const ctx = besideContrib(runtime, description, activeContext());
+  if (metrics) {
+    runtime.diagnostics.guard('process telemetry', () =>
+      runtime.recordTimeInQueue(description, operationName, ctx),
+    );
+  }
+  const run = () => runWithContext(ctx, handler, ctx);
+  if (!counted) return run();
+  return settleWith(run, (error, failed) =>
+    runtime.diagnostics.guard('process telemetry', () =>
+      runtime.finish({
+        description,
+        operationName,
+        operationType: 'process',
+        startMs,
+        error,
+        failed,
+        counter: 'consumed',
+        histogram: 'processDuration',
+        context: ctx,
+      }),
+    ),
   );
 }

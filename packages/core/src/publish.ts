@@ -83,6 +83,9 @@ export function publish<R>(
   description: PublishDescription,
   send: SendCallback<R>,
 ): R {
+  if (description.recordedByContrib !== undefined) {
+    return publishBesideContrib(runtime, description, send);
+  }
   if (!runtime.spansActive()) return publishUntraced(runtime, description, send);
   const operationName = description.operationName ?? 'send';
   const measured = runtime.metricsActive();
@@ -237,5 +240,43 @@ function publishUntraced<R>(
       runtime.diagnostics.guard('publish telemetry', () =>
         finishSend(runtime, description, operationName, startMs, error, failed, ctx),
       ),
+  );
+}
+
+// `coexistence: 'contrib'`: the client's wrapper starts the send span, inside the call. Baton
+// injects its headers first (the wrapper then writes its own `traceparent` over Baton's,
+// which names the caller's span) and counts only what the wrapper does not.
+function publishBesideContrib<R>(
+  runtime: TelemetryRuntime,
+  description: PublishDescription,
+  send: SendCallback<R>,
+): R {
+  const operationName = description.operationName ?? 'send';
+  const metrics = description.recordedByContrib === 'span' && runtime.metricsActive();
+  const startMs = metrics ? performance.now() : 0;
+  const ctx = withCorrelation(activeContext());
+  const inject = injector(runtime, ctx, description);
+  const headers =
+    description.injectHeaders === false
+      ? EMPTY_HEADERS
+      : inject(description.headers as Record<string, unknown> | undefined);
+  const sendContext = ctx;
+  const call = () => runWithContext(sendContext, send, headers, inject, sendContext);
+  if (!metrics) return call();
+  return settleWith(call, (error, failed) =>
+    runtime.diagnostics.guard('publish telemetry', () =>
+      runtime.finish({
+        description,
+        operationName,
+        operationType: 'send',
+        startMs,
+        error,
+        failed,
+        counter: 'sent',
+        count: description.messageCount ?? 1,
+        histogram: 'operationDuration',
+        context: sendContext,
+      }),
+    ),
   );
 }

@@ -2,6 +2,7 @@ import { type Context, type Span, type Tracer, trace } from '@opentelemetry/api'
 import type { ErrorTypeOf, OperationType } from './attributes.js';
 import { type BatchScope, processBatch } from './batch.js';
 import { clientOperation, createContext, type NamedOperation } from './client-operation.js';
+import { type Coexistence, isShimmed } from './coexistence.js';
 import { activeContext } from './context-scope.js';
 import { safeCreationContext } from './creation.js';
 import type { Diagnostics } from './diag.js';
@@ -36,6 +37,7 @@ export class MessagingTelemetry {
   readonly instruments: InstrumentSource;
   readonly diagnostics: Diagnostics;
   private readonly runtime: TelemetryRuntime;
+  private coexistenceNoted = false;
 
   constructor(scope: InstrumentationScope, options?: BatonOptions) {
     this.options = resolveBatonOptions(options, scope.name);
@@ -144,6 +146,29 @@ export class MessagingTelemetry {
    */
   messageContext(description: MessageDescription, base: Context = activeContext()): Context {
     return safeCreationContext(this.runtime, description, base);
+  }
+
+  /**
+   * How to call a client method another instrumentation may wrap (see
+   * {@link BatonOptions.coexistence}): `undefined` when `method` carries no shimmer-style
+   * wrapper, else the `coexistence` option. Checked on every call: an instrumentation can
+   * be enabled or disabled after the client exists. The first wrapper found is reported
+   * once through `diag.info`.
+   */
+  coexistenceOf(method: unknown): Coexistence | undefined {
+    if (!isShimmed(method)) return undefined;
+    const mode = this.options.coexistence;
+    if (this.coexistenceNoted) return mode;
+    this.coexistenceNoted = true;
+    this.diagnostics.infoOnce(
+      'coexistence',
+      `a client method is wrapped by another instrumentation (e.g. OpenTelemetry's contrib instrumentation of this client); ${
+        mode === 'baton'
+          ? "Baton records its spans and that instrumentation records none for Baton's calls (coexistence: 'baton')"
+          : "that instrumentation records its spans and Baton adds the correlation id, time in queue and lag (coexistence: 'contrib')"
+      }`,
+    );
+    return mode;
   }
 
   /** `error.type` of a thrown value, as this adapter reports it. */

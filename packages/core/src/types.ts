@@ -8,6 +8,7 @@ import type {
   TracerProvider,
 } from '@opentelemetry/api';
 import type { HeaderCarrier } from './carrier.js';
+import type { Coexistence, RecordedByContrib } from './coexistence.js';
 import type { SemconvStability } from './semconv.js';
 
 /**
@@ -69,6 +70,15 @@ export interface MessageDescription {
   serverAddress?: string;
   /** `server.port`. */
   serverPort?: number;
+  /**
+   * Set by an adapter when the user chose `coexistence: 'contrib'` and another
+   * instrumentation wraps the client method of this operation (see
+   * {@link RecordedByContrib}). Core then starts no span: the operation runs in the active
+   * context (the other instrumentation's span) with Baton's correlation id and baggage,
+   * headers are still injected, time in queue is still recorded, and the message counter
+   * and duration only with `'span'`. Hooks are not called (there is no Baton span).
+   */
+  recordedByContrib?: RecordedByContrib;
   /**
    * Extra span attributes (bus specific), written with the established semconv names
    * (`messaging.kafka.*`, `messaging.rabbitmq.*`) or under `baton.*`; core renames the
@@ -197,6 +207,22 @@ export interface BatonOptions {
   destinationTemplate?: (destination: string) => string | undefined;
   /** Emit metrics. @defaultValue true */
   metrics?: boolean;
+  /**
+   * Who records the spans of a client method that OpenTelemetry's contrib instrumentation
+   * (or another shimmer-based one, e.g. Sentry's) also wraps, so that every message gets
+   * exactly one producer span and one consumer span. Baton looks for the wrapper on every
+   * call; a method without one is traced by Baton whatever this says. See
+   * {@link Coexistence}.
+   * - `'baton'`: Baton's spans and metrics; the other instrumentation records nothing for
+   *   the calls Baton makes (amqplib: the publish runs with tracing suppressed and the
+   *   consumer is registered unwrapped; kafkajs: the unwrapped `send`, `sendBatch`,
+   *   `transaction` and `run` are called).
+   * - `'contrib'`: the other instrumentation's spans; Baton adds the correlation id,
+   *   baggage, time in queue, lag and batch message contexts, and counts messages only
+   *   where that instrumentation does not (it does for kafkajs, not for amqplib).
+   * @defaultValue 'baton'
+   */
+  coexistence?: Coexistence;
   /**
    * Attribute names to emit. @defaultValue from `OTEL_SEMCONV_STABILITY_OPT_IN`
    * (`messaging` -> 'stable', `messaging/dup` -> 'dup', else 'old')

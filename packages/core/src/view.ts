@@ -4,10 +4,26 @@ export type Method = (...args: unknown[]) => unknown;
 export type Override = (...args: never[]) => unknown;
 
 const targets = new WeakMap<object, object>();
+const replaced = new WeakMap<object, ReadonlySet<PropertyKey>>();
 
 /** The object `value` is a view of, or `value` itself. */
 export function targetOf<T extends object>(value: T): T {
   return (targets.get(value) as T | undefined) ?? value;
+}
+
+/**
+ * The object whose own `name` member a call of `client[name]` finally runs: `client`, or,
+ * through views that do not replace `name`, the client under them. Adapters read another
+ * instrumentation's wrapper on `owner[name]` and may call the function under it with
+ * `owner` as `this`.
+ */
+export function methodOwner(client: object, name: PropertyKey): object {
+  let owner = client;
+  for (let target = targets.get(owner); target !== undefined; target = targets.get(owner)) {
+    if (replaced.get(owner)?.has(name)) break;
+    owner = target;
+  }
+  return owner;
 }
 
 /**
@@ -50,5 +66,6 @@ export function viewOf<T extends object>(
     },
   });
   targets.set(view, target);
+  replaced.set(view, new Set(own.keys()));
   return view;
 }

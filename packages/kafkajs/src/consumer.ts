@@ -1,4 +1,5 @@
 import { MessagingTelemetry, type Override, viewOf } from '@baton/core';
+import { clientCall } from './coexistence.js';
 import { CommitRecorder } from './commits.js';
 import { type Handling, traceEachBatch, traceEachMessage } from './handler.js';
 import { LagTracker } from './lag.js';
@@ -84,19 +85,18 @@ export function traceConsumer<C extends KafkaConsumerLike>(
 
   const overrides: Record<string, Override> = {
     run: (config?: KafkaRunConfigLike, ...rest: unknown[]) => {
+      const { owner, fn: run, contrib } = clientCall(telemetry, consumer, 'run');
       let traced = config;
       try {
-        if (config && typeof config === 'object') traced = traceRunConfig(handling, config);
+        if (config && typeof config === 'object') {
+          traced = traceRunConfig(contrib ? { ...handling, contrib } : handling, config);
+        }
         lag.start(consumer);
         commits.start(consumer);
       } catch (error) {
         telemetry.diagnostics.warnOnce('run telemetry', error);
       }
-      return (consumer.run as (...args: unknown[]) => Promise<void>).call(
-        consumer,
-        traced,
-        ...rest,
-      );
+      return run.call(owner, traced, ...rest);
     },
   };
   if (typeof consumer.commitOffsets === 'function') {

@@ -14,6 +14,8 @@ type Handler<P> = (this: unknown, payload: P) => Promise<void>;
 /** What traced handlers of one consumer (or one {@link traceHandler} call) share. */
 export interface Handling {
   telemetry: MessagingTelemetry;
+  /** Contrib's wrapper of `run` records the process spans and their metrics ('contrib'). */
+  contrib?: boolean;
   messageKeyAttribute: boolean;
   /** The consumer group now (it may be learned after the handlers were wrapped). */
   consumerGroup(): string | undefined;
@@ -43,6 +45,7 @@ export function traceEachMessage<P extends KafkaEachMessagePayloadLike>(
         handling.messageKeyAttribute,
       );
       handling.onTopic?.(topic);
+      if (handling.contrib) description.recordedByContrib = 'span-and-metrics';
     } catch (error) {
       handling.telemetry.diagnostics.warnOnce('eachMessage telemetry', error);
       return handler.call(this, payload);
@@ -70,6 +73,7 @@ export function traceEachBatch<P extends KafkaEachBatchPayloadLike>(
       const withKey = handling.messageKeyAttribute;
       descriptions = messages.map((m) => describeConsumed(topic, partition, m, group, withKey));
       batchDescription = describeBatch(batch, group);
+      if (handling.contrib) batchDescription.recordedByContrib = 'span-and-metrics';
       const last = messages[messages.length - 1];
       if (last) handling.onBatch?.(topic, partition, batch.highWatermark, last.offset);
     } catch (error) {

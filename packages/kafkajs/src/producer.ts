@@ -1,5 +1,6 @@
 import {
   activeContext,
+  type Coexistence,
   createCorrelationId,
   getCorrelationId,
   MessagingTelemetry,
@@ -9,6 +10,7 @@ import {
   viewOf,
 } from '@baton/core';
 import type { Context, Link } from '@opentelemetry/api';
+import { clientCall } from './coexistence.js';
 import { createMessages, existingCreationLink } from './create-spans.js';
 import { describeSend } from './describe.js';
 import { type ProducerSettings, resolveProducerSettings } from './options.js';
@@ -37,12 +39,15 @@ function withCorrelation(ctx: Context): Context {
 function publishTopics<R>(
   settings: Producing,
   topics: readonly KafkaProducerRecordLike[],
+  contrib: boolean,
   call: (messagesByTopic: KafkaMessageLike[][]) => R,
 ): R {
   const { telemetry } = settings;
+  // Contrib's wrapper makes one send span per message: create spans would be a second.
+  const createSpans = settings.createSpans && !contrib;
   // Several spans must share the caller's context and one correlation id; a single span
   // (the common case) gets both from core directly.
-  const shared = topics.length > 1 || settings.createSpans;
+  const shared = topics.length > 1 || createSpans;
   const parent = shared ? withCorrelation(activeContext()) : undefined;
   const injected: KafkaMessageLike[][] = [];
   const step = (index: number): R => {
@@ -52,7 +57,7 @@ function publishTopics<R>(
     let links: Link[] = [];
     let created = false;
     try {
-      if (settings.createSpans) {
+      if (createSpans) {
         ({ messages, links } = createMessages(
           telemetry,
           record.topic,
@@ -79,6 +84,7 @@ function publishTopics<R>(
       // Without their create contexts (a telemetry failure) the send creates the messages.
       createSpans: created,
     });
+    if (contrib) description.recordedByContrib = 'span-and-metrics';
     const publish = () =>
       telemetry.publish(description, (headers, inject) => {
         injected[index] =
@@ -92,31 +98,32 @@ function publishTopics<R>(
   return step(0);
 }
 
-function tracedSend(target: KafkaSenderLike, settings: Producing) {
+function tracedSend(target: KafkaSenderLike, settings: Producing, fixed?: Coexistence) {
   return (record: KafkaProducerRecordLike, ...rest: unknown[]) => {
-    const send = target.send as (...args: unknown[]) => Promise<unknown>;
+    const { owner, fn: send, contrib } = clientCall(settings.telemetry, target, 'send', fixed);
     if (!record || typeof record !== 'object' || !Array.isArray(record.messages)) {
-      return send.call(target, record, ...rest); // let the client report the bad argument
+      return send.call(owner, record, ...rest); // let the client report the bad argument
     }
-    return publishTopics(settings, [record], ([messages]) =>
-      send.call(target, { ...record, messages }, ...rest),
+    return publishTopics(settings, [record], contrib, ([messages]) =>
+      send.call(owner, { ...record, messages }, ...rest),
     );
   };
 }
 
-function tracedSendBatch(target: KafkaSenderLike, settings: Producing) {
+function tracedSendBatch(target: KafkaSenderLike, settings: Producing, fixed?: Coexistence) {
   return (batch: KafkaProducerBatchLike, ...rest: unknown[]) => {
-    const sendBatch = target.sendBatch as (...args: unknown[]) => Promise<unknown>;
+    const call = clientCall(settings.telemetry, target, 'sendBatch', fixed);
+    const { owner, fn: sendBatch } = call;
     const topics = batch?.topicMessages;
     if (
       !Array.isArray(topics) ||
       !topics.every((t) => t && typeof t === 'object' && Array.isArray(t.messages))
     ) {
-      return sendBatch.call(target, batch, ...rest);
+      return sendBatch.call(owner, batch, ...rest);
     }
-    return publishTopics(settings, topics, (messagesByTopic) =>
+    return publishTopics(settings, topics, call.contrib, (messagesByTopic) =>
       sendBatch.call(
-        target,
+        owner,
         {
           ...batch,
           topicMessages: topics.map((t, i) => ({ ...t, messages: messagesByTopic[i] })),
@@ -131,10 +138,11 @@ function wrapSender<S extends KafkaSenderLike>(
   sender: S,
   settings: Producing,
   extra: Record<string, Override> = {},
+  fixed?: Coexistence,
 ): S {
   return viewOf(sender, {
-    send: tracedSend(sender, settings),
-    sendBatch: tracedSendBatch(sender, settings),
+    send: tracedSend(sender, settings, fixed),
+    sendBatch: tracedSendBatch(sender, settings, fixed),
     ...extra,
   });
 }
@@ -157,15 +165,13 @@ export function traceProducer<P extends KafkaProducerLike>(
 ): P {
   const telemetry = new MessagingTelemetry(SCOPE, options);
   const settings: Producing = { telemetry, ...resolveProducerSettings(options) };
-  const transaction = producer.transaction;
   const extra: Record<string, Override> = {};
-  if (typeof transaction === 'function') {
+  if (typeof producer.transaction === 'function') {
     extra.transaction = async (...args: unknown[]) => {
-      const started = await (transaction as (...a: unknown[]) => Promise<KafkaSenderLike>).apply(
-        producer,
-        args,
-      );
-      return started && typeof started === 'object' ? wrapSender(started, settings) : started;
+      const { owner, fn, contrib } = clientCall(telemetry, producer, 'transaction');
+      const started = (await fn.apply(owner, args)) as KafkaSenderLike;
+      if (!started || typeof started !== 'object') return started;
+      return wrapSender(started, settings, {}, contrib ? 'contrib' : undefined);
     };
   }
   return wrapSender(producer, settings, extra);

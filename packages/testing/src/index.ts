@@ -6,6 +6,14 @@ export {
 } from './contract/check.js';
 export * as contract from './contract/spec.js';
 export { createLogSink, type LogLine, type LogSink } from './log-sink.js';
+export {
+  countMessageSpans,
+  type FinishedSpanLike,
+  type MessageSpanCount,
+  type PublishedMessage,
+  type SpanFacts,
+  spanFacts,
+} from './message-spans.js';
 export { isReachable } from './reachable.js';
 export {
   CollectingMetricReader,

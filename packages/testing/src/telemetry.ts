@@ -28,6 +28,8 @@ export class CollectingMetricReader extends MetricReader {
 /** One metric data point, flattened for assertions. */
 export interface MetricPoint {
   name: string;
+  /** The instrumentation scope that recorded it (`@baton/kafkajs`, a contrib package, ...). */
+  scope?: string;
   unit: string;
   attributes: Record<string, unknown>;
   /** Counter / gauge value. */
@@ -140,6 +142,7 @@ export function metricPointsFrom(resourceMetrics: ResourceMetrics): MetricPoint[
       for (const point of metric.dataPoints as DataPoint<number | Histogram>[]) {
         const base = {
           name: metric.descriptor.name,
+          scope: scope.scope.name,
           unit: metric.descriptor.unit,
           attributes: { ...point.attributes },
         };
