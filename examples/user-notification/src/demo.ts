@@ -1,6 +1,6 @@
 import { parseDemoArgs, USAGE, USAGE_LINE } from './cli.js';
 import { type DemoRun, runInProcessDemo } from './in-process.js';
-import { renderMetrics, renderRequest } from './report.js';
+import { renderEndpoints, renderMetrics, renderRequest, renderServiceMap } from './report.js';
 
 const command = parseDemoArgs(process.argv.slice(2));
 if (command.kind === 'help') {
@@ -21,6 +21,8 @@ function print(run: DemoRun, how: string): void {
   );
   for (const outcome of run.outcomes) console.log(renderRequest(outcome, run.spans, run.logs));
   console.log(renderMetrics(run.metricPoints));
+  console.log(renderServiceMap(run.serviceMetrics));
+  if (run.endpoints) console.log(renderEndpoints(run.endpoints));
   const traced = run.outcomes.filter((o) => o.userId !== undefined);
   console.log(
     `\n${traced.length} registrations traced end to end over ${how}; ${run.spans.length} spans, ${run.logs.length} log lines.`,
