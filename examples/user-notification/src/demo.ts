@@ -13,7 +13,7 @@ if (command.kind === 'usage-error') {
   );
   process.exit(2);
 }
-const { bus } = command;
+const { bus, walkthrough } = command;
 
 function print(run: DemoRun, how: string): void {
   console.log(
@@ -32,6 +32,9 @@ function print(run: DemoRun, how: string): void {
 try {
   if (bus === 'memory') {
     print(await runInProcessDemo(), 'the in-process bus');
+  } else if (walkthrough) {
+    const { runWalkthrough } = await import('./walkthrough/index.js');
+    await runWalkthrough(bus);
   } else {
     const { runMultiProcessDemo } = await import('./multi-process.js');
     print(await runMultiProcessDemo(bus), bus);
