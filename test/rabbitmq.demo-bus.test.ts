@@ -26,8 +26,8 @@ describe.skipIf(!url)('the demo bus over RabbitMQ', () => {
 
   it('delivers each event to every service group in the publisher trace and retries a throwing handler', async () => {
     const namespace = uniqueName('baton-demo');
-    const publisher = await createRabbitMqBus({ namespace });
-    const subscriber = await createRabbitMqBus({ namespace });
+    const publisher = await createRabbitMqBus({ namespace, service: 'test' });
+    const subscriber = await createRabbitMqBus({ namespace, service: 'test' });
     buses.push(publisher, subscriber);
     const emails: Array<{ payload: Payload; traceId?: string }> = [];
     const audits: Payload[] = [];
@@ -65,7 +65,7 @@ describe.skipIf(!url)('the demo bus over RabbitMQ', () => {
 
   it('parks a message that fails MAX_DELIVERIES times in <queue>.dead, byte-identical', async () => {
     const namespace = uniqueName('baton-demo');
-    const bus = await createRabbitMqBus({ namespace });
+    const bus = await createRabbitMqBus({ namespace, service: 'test' });
     buses.push(bus);
     const attempts: Payload[] = [];
     await bus.subscribe('user.created', 'doomed', async (payload) => {
@@ -98,7 +98,7 @@ describe.skipIf(!url)('the demo bus over RabbitMQ', () => {
 
   it('closes while a handler is in flight, after that handler finishes and is acked', async () => {
     const namespace = uniqueName('baton-demo');
-    const bus = await createRabbitMqBus({ namespace });
+    const bus = await createRabbitMqBus({ namespace, service: 'test' });
     const queue = `${namespace}.slow.user.created`;
     const order: string[] = [];
     let release: () => void = () => {};

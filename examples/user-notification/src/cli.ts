@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 export const BUSES = ['memory', 'redis', 'rabbitmq', 'kafka'] as const;
 export type BusKind = (typeof BUSES)[number];
 
-export const USAGE_LINE = `usage: npm run demo [-- --bus ${BUSES.join('|')}]`;
+export const USAGE_LINE = `usage: npm run demo [-- --bus ${BUSES.join('|')} [--walkthrough]]`;
 
 export const USAGE = `${USAGE_LINE}
 
@@ -16,6 +16,9 @@ options:
   --bus redis      three processes over Redis Streams
   --bus rabbitmq   three processes over RabbitMQ
   --bus kafka      three processes over Kafka
+  --walkthrough    with a broker bus: Prometheus (on PATH) scrapes the services while
+                   notification_service turns slow, and the run follows the incident
+                   from the firing alert to the exemplar, the trace and its log lines
   --help           print this text
 
 environment:
@@ -28,17 +31,25 @@ environment:
 
 /** What the command line asks for: a bus to run on, the usage text, or a usage error. */
 export type DemoCommand =
-  | { kind: 'run'; bus: BusKind }
+  | { kind: 'run'; bus: BusKind; walkthrough: boolean }
   | { kind: 'help' }
   | { kind: 'usage-error'; message: string };
 
 /** Parses the demo's arguments (those after `npm run demo --`). Never throws. */
 export function parseDemoArgs(args: readonly string[]): DemoCommand {
-  let values: { bus?: string | undefined; help?: boolean | undefined };
+  let values: {
+    bus?: string | undefined;
+    help?: boolean | undefined;
+    walkthrough?: boolean | undefined;
+  };
   try {
     ({ values } = parseArgs({
       args: [...args],
-      options: { bus: { type: 'string', default: 'memory' }, help: { type: 'boolean' } },
+      options: {
+        bus: { type: 'string', default: 'memory' },
+        help: { type: 'boolean' },
+        walkthrough: { type: 'boolean' },
+      },
       allowPositionals: false,
     }));
   } catch (error) {
@@ -58,5 +69,12 @@ export function parseDemoArgs(args: readonly string[]): DemoCommand {
       message: `unknown bus "${values.bus}"; use one of ${BUSES.join(', ')}`,
     };
   }
-  return { kind: 'run', bus };
+  const walkthrough = values.walkthrough === true;
+  if (walkthrough && bus === 'memory') {
+    return {
+      kind: 'usage-error',
+      message: '--walkthrough needs a broker bus: --bus redis, rabbitmq or kafka',
+    };
+  }
+  return { kind: 'run', bus, walkthrough };
 }

@@ -1,6 +1,6 @@
 import { parseDemoArgs, USAGE, USAGE_LINE } from './cli.js';
 import { type DemoRun, runInProcessDemo } from './in-process.js';
-import { renderMetrics, renderRequest } from './report.js';
+import { renderEndpoints, renderMetrics, renderRequest, renderServiceMap } from './report.js';
 
 const command = parseDemoArgs(process.argv.slice(2));
 if (command.kind === 'help') {
@@ -13,7 +13,7 @@ if (command.kind === 'usage-error') {
   );
   process.exit(2);
 }
-const { bus } = command;
+const { bus, walkthrough } = command;
 
 function print(run: DemoRun, how: string): void {
   console.log(
@@ -21,6 +21,8 @@ function print(run: DemoRun, how: string): void {
   );
   for (const outcome of run.outcomes) console.log(renderRequest(outcome, run.spans, run.logs));
   console.log(renderMetrics(run.metricPoints));
+  console.log(renderServiceMap(run.serviceMetrics));
+  if (run.endpoints) console.log(renderEndpoints(run.endpoints));
   const traced = run.outcomes.filter((o) => o.userId !== undefined);
   console.log(
     `\n${traced.length} registrations traced end to end over ${how}; ${run.spans.length} spans, ${run.logs.length} log lines.`,
@@ -30,6 +32,9 @@ function print(run: DemoRun, how: string): void {
 try {
   if (bus === 'memory') {
     print(await runInProcessDemo(), 'the in-process bus');
+  } else if (walkthrough) {
+    const { runWalkthrough } = await import('./walkthrough/index.js');
+    await runWalkthrough(bus);
   } else {
     const { runMultiProcessDemo } = await import('./multi-process.js');
     print(await runMultiProcessDemo(bus), bus);

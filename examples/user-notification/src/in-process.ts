@@ -19,7 +19,7 @@ import {
 import type { Payload } from './bus.js';
 import { createMemoryBus } from './buses/memory.js';
 import { collectorListens, dropOnFailure, once } from './otlp-export.js';
-import type { RequestOutcome } from './report.js';
+import type { EndpointReport, RequestOutcome } from './report.js';
 import { type DemoRequest, demoRequests, sendRequest } from './requests.js';
 import { startAuditService } from './services/audit-service.js';
 import { startNotificationService } from './services/notification-service.js';
@@ -32,6 +32,10 @@ export interface DemoRun {
   spans: SpanLike[];
   logs: LogLine[];
   metricPoints: MetricPoint[];
+  /** The same metric points, per service: what the service map joins. */
+  serviceMetrics: Array<{ service: string; points: MetricPoint[] }>;
+  /** Multi-process runs: each service's endpoints and what they answered at the end. */
+  endpoints?: EndpointReport[];
 }
 
 /** Options for {@link runInProcessDemo}. */
@@ -103,10 +107,12 @@ export async function runInProcessDemo(options: InProcessDemoOptions = {}): Prom
     server.close();
   }
   const finished = spans.getFinishedSpans(); // before shutdown: it clears the exporter
-  const metricPoints: MetricPoint[] = [];
+  const serviceMetrics: DemoRun['serviceMetrics'] = [];
   for (const service of [user, notification, audit]) {
-    metricPoints.push(...metricPointsFrom((await service.reader.collect()).resourceMetrics));
+    const points = metricPointsFrom((await service.reader.collect()).resourceMetrics);
+    serviceMetrics.push({ service: service.telemetry.service, points });
     await service.telemetry.shutdown();
   }
-  return { outcomes, spans: finished, logs: logSink.lines(), metricPoints };
+  const metricPoints = serviceMetrics.flatMap((s) => s.points);
+  return { outcomes, spans: finished, logs: logSink.lines(), metricPoints, serviceMetrics };
 }

@@ -145,6 +145,8 @@ export interface OtlpReceiver {
   spans(): SpanLike[];
   /** Latest cumulative points of every service (each export replaces that service's last). */
   metricPoints(): MetricPoint[];
+  /** The same, per service (`service.name`), as the service map takes them. */
+  serviceMetrics(): Array<{ service: string; points: MetricPoint[] }>;
   close(): Promise<void>;
 }
 
@@ -199,6 +201,7 @@ export async function startOtlpReceiver(
     endpoint: `http://127.0.0.1:${port}`,
     spans: () => spans.slice(),
     metricPoints: () => [...metricsByService.values()].flat(),
+    serviceMetrics: () => [...metricsByService].map(([service, points]) => ({ service, points })),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -11,7 +11,7 @@ describe('the demo command line', () => {
   it('lists the buses and the environment variables it reads under --help', () => {
     const { status, stdout } = runDemo('--help');
     expect(status).toBe(0);
-    for (const word of ['--bus', 'memory', 'redis', 'rabbitmq', 'kafka']) {
+    for (const word of ['--bus', 'memory', 'redis', 'rabbitmq', 'kafka', '--walkthrough']) {
       expect(stdout).toContain(word);
     }
     for (const variable of [
@@ -29,12 +29,37 @@ describe('the demo command line', () => {
     [['--bus'], /^demo: Option '--bus <value>' argument missing$/m],
     [['--bus', 'nats'], /^demo: unknown bus "nats"; use one of memory, redis, rabbitmq, kafka$/m],
     [['redis'], /^demo: Unexpected argument 'redis'/m],
+    [
+      ['--walkthrough'],
+      /^demo: --walkthrough needs a broker bus: --bus redis, rabbitmq or kafka$/m,
+    ],
   ])('answers %j with a usage error and exit code 2, without a stack trace', (args, message) => {
     const { status, stdout, stderr } = runDemo(...args);
     expect(status).toBe(2);
     expect(stdout).toBe('');
     expect(stderr).toMatch(message);
-    expect(stderr).toMatch(/^usage: npm run demo \[-- --bus memory\|redis\|rabbitmq\|kafka\]$/m);
+    expect(stderr).toMatch(
+      /^usage: npm run demo \[-- --bus memory\|redis\|rabbitmq\|kafka \[--walkthrough\]\]$/m,
+    );
     expect(stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('prints the traces, then the metrics summary, then the service map, with no infrastructure', () => {
+    const { status, stdout } = runDemo();
+    expect(status).toBe(0);
+    const trace = stdout.indexOf('log lines with this trace_id');
+    const metrics = stdout.indexOf("▶ metrics (from the services' OpenTelemetry meters)");
+    const map = stdout.indexOf('▶ service map');
+    expect(trace).toBeGreaterThan(0);
+    expect(metrics).toBeGreaterThan(trace);
+    expect(map).toBeGreaterThan(metrics);
+    const rows = stdout
+      .slice(map)
+      .split('\n')
+      .filter((line) => line.includes('─▶'));
+    expect(rows.map((row) => row.trim().split(/\s+/).slice(0, 6).join(' '))).toEqual([
+      'notification_service ─▶ notification.sent (in_process) ─▶ audit_service',
+      'user_service ─▶ user.registered (in_process) ─▶ notification_service',
+    ]);
   });
 });

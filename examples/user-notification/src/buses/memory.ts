@@ -12,5 +12,12 @@ export function createMemoryBus(bus: EventBus<Record<string, Payload>>): DemoBus
       bus.subscribe(event, handler, { consumerGroup: group });
     },
     close: () => bus.idle(),
+    // No connection to lose; @baton/event-emitter has no healthOf (the demo serves no
+    // health endpoint in one process).
+    health: () => ({
+      connected: true,
+      consumers: [],
+      unchecked: ['@baton/event-emitter has no healthOf'],
+    }),
   };
 }

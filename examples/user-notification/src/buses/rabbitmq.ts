@@ -1,68 +1,126 @@
-import { type AmqplibErrorInfo, traceConsumer, traceProducer } from '@baton/amqplib';
-import { SpanStatusCode, trace } from '@opentelemetry/api';
-import amqp, { type Channel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
-import type { BusFactoryOptions, DemoBus, Payload } from '../bus.js';
+import { healthOf, traceProducer } from '@baton/amqplib';
+import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
+import type { BusFactoryOptions, DemoBus } from '../bus.js';
+import { consumeQueue, type QueueConsumer, type Subscription } from './rabbitmq-queues.js';
+
+export { MAX_DELIVERIES, rejectionsFrom } from './rabbitmq-queues.js';
 
 const DEFAULT_URL = 'amqp://guest:guest@127.0.0.1:5672'; // `docker compose up -d rabbitmq`
-const RETRY_DELAY_MS = 500;
-const PREFETCH = 16;
-// Deliveries of one message before it is parked in `<queue>.dead` (as the Redis bus does).
-export const MAX_DELIVERIES = 5;
-// Demo queues vanish ten minutes after their last consumer, so runs leave nothing behind.
-const QUEUE_EXPIRES_MS = 10 * 60_000;
+// A lost connection is opened again after 1 s, then 2, 4, 8, 10, 10... as a service would.
+const RECONNECT_FIRST_MS = 1000;
+const RECONNECT_MAX_MS = 10_000;
+
+/** One connection and what lives on it; a reconnect makes a new one. */
+interface Session {
+  connection: ChannelModel;
+  producer: ConfirmChannel;
+  consumers: QueueConsumer[];
+}
+
+const reasonOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /**
  * The demo bus over RabbitMQ (amqplib wrapped by @baton/amqplib):
  * - one topic exchange per run, named after the namespace; events are routing keys;
- * - one queue per (service group, event), `<namespace>.<group>.<event>`, bound to it;
- * - a handler that throws is retried: Baton's auto-ack mode nacks the delivery without
- *   requeue, the queue dead-letters it to a retry queue whose TTL sends it back after
- *   500 ms. The message keeps its headers, so the retry stays in the same trace, and its
- *   `x-death` count shows on the next process span;
- * - that loop is capped: the broker counts a message's rejections from the queue in its
- *   `x-death` header, and the delivery that fails for the {@link MAX_DELIVERIES}th time is
- *   parked, byte-identical with its properties, in `<queue>.dead` (publish confirmed, then
- *   the original acked), so a poison message cannot cycle forever.
- * The URL comes from `AMQP_URL` (default 127.0.0.1:5672); when nothing answers, this
- * rejects at once with a one-line reason.
+ * - one queue per (service group, event), `<namespace>.<group>.<event>`, bound to it, with
+ *   a retry queue and a parking queue (see rabbitmq-queues.ts);
+ * - one connection per service, named `<namespace>.<service>` (`rabbitmqctl
+ *   list_connections name` shows it). When the broker closes it or the network drops it,
+ *   the bus says so on stderr, reports it through `health()`, and connects again with a
+ *   backoff, re-creating its channels and consumers; publishes fail until then.
+ * The URL comes from `AMQP_URL` (default 127.0.0.1:5672); when nothing answers at start,
+ * this rejects at once with a one-line reason.
  */
 export async function createRabbitMqBus(options: BusFactoryOptions): Promise<DemoBus> {
   const url = process.env.AMQP_URL || DEFAULT_URL;
-  const connection = await amqp.connect(url, { noDelay: true }).catch((error: Error) => {
+  const exchange = options.namespace;
+  const retryExchange = `${options.namespace}.retry`;
+  const subscriptions: Subscription[] = [];
+  const inFlight = new Set<Promise<void>>();
+  let session: Session | undefined;
+  // While reconnecting: the lost session, whose consumers' health tells what happened.
+  let lost: Session | undefined;
+  let connectionError: string | undefined;
+  let closing = false;
+  let reconnectTimer: NodeJS.Timeout | undefined;
+
+  const contextOf = ({ connection, producer }: Omit<Session, 'consumers'>) => ({
+    connection,
+    namespace: options.namespace,
+    exchange,
+    retryExchange,
+    producer,
+    closing: () => closing,
+    inFlight,
+  });
+
+  const open = async (): Promise<Session> => {
+    const connection = await amqp.connect(url, {
+      noDelay: true,
+      clientProperties: { connection_name: `${options.namespace}.${options.service}` },
+    });
+    // amqplib reports a lost connection as an 'error' event; without a listener it would
+    // crash the service. Its 'close' event (below) handles the loss.
+    connection.on('error', () => {});
+    try {
+      const producer: ConfirmChannel = traceProducer(await connection.createConfirmChannel());
+      await producer.assertExchange(exchange, 'topic', { durable: false, autoDelete: true });
+      await producer.assertExchange(retryExchange, 'direct', { durable: false, autoDelete: true });
+      const opened: Session = { connection, producer, consumers: [] };
+      for (const subscription of subscriptions) {
+        opened.consumers.push(await consumeQueue(contextOf(opened), subscription));
+      }
+      connection.once('close', (error?: unknown) => {
+        if (!closing && session === opened) connectionLost(opened, error);
+      });
+      return opened;
+    } catch (error) {
+      await connection.close().catch(() => {});
+      throw error;
+    }
+  };
+
+  const connectionLost = (from: Session, error: unknown) => {
+    session = undefined;
+    lost = from;
+    connectionError = error === undefined ? 'connection closed' : reasonOf(error);
+    process.stderr.write(`rabbitmq: connection lost: ${connectionError}; reconnecting\n`);
+    reconnect(RECONNECT_FIRST_MS);
+  };
+  const reconnect = (delayMs: number) => {
+    reconnectTimer = setTimeout(() => {
+      open().then(
+        (opened) => {
+          if (closing) {
+            void opened.connection.close().catch(() => {});
+            return;
+          }
+          session = opened;
+          lost = undefined;
+          connectionError = undefined;
+          process.stderr.write('rabbitmq: reconnected\n');
+        },
+        (error: unknown) => {
+          connectionError = reasonOf(error);
+          if (!closing) reconnect(Math.min(delayMs * 2, RECONNECT_MAX_MS));
+        },
+      );
+    }, delayMs);
+  };
+
+  session = await open().catch((error: Error) => {
     throw new Error(
       `no RabbitMQ answers at ${new URL(url).host} (${error.message}; set AMQP_URL, or run \`docker compose up -d rabbitmq\`)`,
     );
   });
-  // amqplib reports a lost connection as an 'error' event; without a listener it would
-  // crash the service. Log it on stderr, one line, and let the runner see the exit.
-  connection.on('error', (error: Error) => {
-    process.stderr.write(`rabbitmq: connection error: ${error.message}\n`);
-  });
-  const exchange = options.namespace;
-  const retryExchange = `${options.namespace}.retry`;
-  const producer: ConfirmChannel = traceProducer(await connection.createConfirmChannel());
-  await producer.assertExchange(exchange, 'topic', { durable: false, autoDelete: true });
-  await producer.assertExchange(retryExchange, 'direct', { durable: false, autoDelete: true });
-  const consumers: Array<{ channel: Channel; tag: string }> = [];
-  // Baton reports settles it could not send (the connection went): those messages come back.
-  const onError = (error: unknown, info: AmqplibErrorInfo) => {
-    if (info.operation === 'process') return; // the services log their own failures
-    const reason = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`rabbitmq: ${info.operationName} failed on ${info.queue}: ${reason}\n`);
-  };
-  // A confirmed copy of a message that failed too often, in the queue's parking queue.
-  const park = (msg: ConsumeMessage, deadQueue: string) =>
-    new Promise<void>((resolve, reject) => {
-      producer.sendToQueue(deadQueue, msg.content, msg.properties, (error) =>
-        error ? reject(error) : resolve(),
-      );
-    });
-  const inFlight = new Set<Promise<void>>();
-  let closing = false;
 
   return {
     kind: 'rabbitmq',
     publish(event, payload) {
+      const producer = session?.producer;
+      if (producer === undefined) {
+        return Promise.reject(new Error(`not connected to RabbitMQ (${connectionError})`));
+      }
       return new Promise<void>((resolve, reject) => {
         producer.publish(
           exchange,
@@ -74,66 +132,18 @@ export async function createRabbitMqBus(options: BusFactoryOptions): Promise<Dem
       });
     },
     async subscribe(event, group, handler) {
-      const queue = `${options.namespace}.${group}.${event}`;
-      const retryQueue = `${queue}.retry`;
-      const deadQueue = `${queue}.dead`;
-      const channel = traceConsumer(await connection.createChannel(), {
-        ackMode: 'auto',
-        failureMode: 'dead-letter',
-        onError,
-        lagConnection: connection,
-        lagIntervalMs: 2000,
-      });
-      await channel.assertQueue(queue, {
-        durable: false,
-        arguments: {
-          'x-expires': QUEUE_EXPIRES_MS,
-          'x-dead-letter-exchange': retryExchange,
-          'x-dead-letter-routing-key': queue,
-        },
-      });
-      await channel.assertQueue(retryQueue, {
-        durable: false,
-        arguments: {
-          'x-expires': QUEUE_EXPIRES_MS,
-          'x-message-ttl': RETRY_DELAY_MS,
-          'x-dead-letter-exchange': '', // the default exchange routes by queue name
-          'x-dead-letter-routing-key': queue,
-        },
-      });
-      await channel.assertQueue(deadQueue, {
-        durable: false,
-        arguments: { 'x-expires': QUEUE_EXPIRES_MS },
-      });
-      await channel.bindQueue(queue, exchange, event);
-      await channel.bindQueue(retryQueue, retryExchange, queue);
-      await channel.prefetch(PREFETCH);
-      const handleCapped = async (msg: ConsumeMessage) => {
-        const delivery = rejectionsFrom(msg, queue) + 1;
-        try {
-          await handler(JSON.parse(msg.content.toString()) as Payload);
-        } catch (error) {
-          if (delivery < MAX_DELIVERIES) throw error; // to the retry queue
-          await park(msg, deadQueue); // a failed park rethrows: the message is retried
-          const span = trace.getActiveSpan();
-          if (error instanceof Error) span?.recordException(error);
-          span?.setStatus({ code: SpanStatusCode.ERROR, message: `parked in ${deadQueue}` });
-        }
-      };
-      const { consumerTag } = await channel.consume(queue, (msg) => {
-        if (!msg) return;
-        // Arrived as the bus closes: back to the queue, unhandled (settled here, so Baton
-        // does not ack it as if it had been handled).
-        if (closing) return channel.nack(msg, false, true);
-        // Returned to Baton, which acks on success and dead-letters (retries) on a throw.
-        const handled = handleCapped(msg);
-        inFlight.add(handled);
-        return handled.finally(() => inFlight.delete(handled));
-      });
-      consumers.push({ channel, tag: consumerTag });
+      const subscription = { event, group, handler };
+      subscriptions.push(subscription);
+      const current = session;
+      if (current === undefined) return; // consumed once the connection is back
+      current.consumers.push(await consumeQueue(contextOf(current), subscription));
     },
     async close() {
       closing = true;
+      clearTimeout(reconnectTimer);
+      const current = session;
+      if (current === undefined) return;
+      const { consumers, producer, connection } = current;
       await Promise.all(consumers.map(({ channel, tag }) => channel.cancel(tag)));
       await Promise.allSettled([...inFlight]);
       // Baton writes each ack in the promise reactions that follow its handler's promise:
@@ -145,16 +155,13 @@ export async function createRabbitMqBus(options: BusFactoryOptions): Promise<Dem
       await producer.waitForConfirms().catch(() => {});
       await connection.close();
     },
+    health() {
+      const consumers = (session ?? lost)?.consumers ?? [];
+      return {
+        connected: session !== undefined,
+        ...(session === undefined && { connectionError: connectionError ?? 'not connected' }),
+        consumers: consumers.flatMap(({ channel }) => healthOf(channel)),
+      };
+    },
   };
-}
-
-/** How often the broker dead-lettered `msg` from `queue` as rejected (its `x-death` entry). */
-export function rejectionsFrom(msg: ConsumeMessage, queue: string): number {
-  const deaths: unknown = msg.properties.headers?.['x-death'];
-  if (!Array.isArray(deaths)) return 0;
-  for (const death of deaths as Array<Record<string, unknown>>) {
-    if (!Object.hasOwn(death, 'queue') || !Object.hasOwn(death, 'count')) continue;
-    if (death.queue === queue && death.reason === 'rejected') return Number(death.count) || 0;
-  }
-  return 0;
 }

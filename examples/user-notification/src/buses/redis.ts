@@ -1,4 +1,4 @@
-import { createConsumer, type StreamConsumer, traceProducer } from '@baton/ioredis';
+import { createConsumer, healthOf, type StreamConsumer, traceProducer } from '@baton/ioredis';
 import { isReachable } from '@baton/testing';
 import { Redis } from 'ioredis';
 import type { BusFactoryOptions, DemoBus, Payload } from '../bus.js';
@@ -15,6 +15,8 @@ const reachable = (address: string) => isReachable(address, 6379, 2000);
  * that throws leaves its entry pending; the group consumer claims it again after a second,
  * in the same trace, and dead-letters it after 5 deliveries. The server comes from
  * `REDIS_URL` (default redis://127.0.0.1:6379); when none answers, this rejects at once.
+ * A connection lost later is ioredis's to restore: it reconnects on its own, and the
+ * consumers read again (recreating their group if Redis lost it).
  */
 export async function createRedisBus(options: BusFactoryOptions): Promise<DemoBus> {
   const url = process.env.REDIS_URL || DEFAULT_URL;
@@ -23,7 +25,20 @@ export async function createRedisBus(options: BusFactoryOptions): Promise<DemoBu
       `no Redis answers at ${url} (set REDIS_URL, or run \`docker compose up -d redis\`)`,
     );
   }
-  const redis = traceProducer(new Redis(url));
+  const redis = traceProducer(
+    new Redis(url, { connectionName: `${options.namespace}.${options.service}` }),
+  );
+  // ioredis reports a lost connection as 'error' events, one per reconnect attempt: one
+  // line on stderr per outage (the health endpoint tells the rest).
+  let lastError: string | undefined;
+  redis.on('error', (error: Error) => {
+    if (lastError === undefined) process.stderr.write(`redis: connection lost: ${error.message}\n`);
+    lastError = `${error.name}: ${error.message}`;
+  });
+  redis.on('ready', () => {
+    if (lastError !== undefined) process.stderr.write('redis: connection back\n');
+    lastError = undefined;
+  });
   const consumers: StreamConsumer[] = [];
   const streamName = (event: string) => `${options.namespace}:${event}`;
 
@@ -60,6 +75,16 @@ export async function createRedisBus(options: BusFactoryOptions): Promise<DemoBu
       // stop() waits for the handlers in flight and their XACKs.
       await Promise.all(consumers.map((consumer) => consumer.stop()));
       await redis.quit();
+    },
+    health() {
+      const connected = redis.status === 'ready';
+      return {
+        connected,
+        ...(!connected && {
+          connectionError: `connection ${redis.status}${lastError ? ` (${lastError})` : ''}`,
+        }),
+        consumers: consumers.flatMap((consumer) => healthOf(consumer)),
+      };
     },
   };
 }

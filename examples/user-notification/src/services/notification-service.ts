@@ -1,6 +1,7 @@
 import { SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { DemoBus, Payload } from '../bus.js';
+import type { SmtpSpike } from '../spike.js';
 
 /** What `notification_service` needs. */
 export interface NotificationServiceOptions {
@@ -11,6 +12,8 @@ export interface NotificationServiceOptions {
   failureRate?: number;
   /** Attempts per email before the handler gives up. @defaultValue 3 */
   maxAttempts?: number;
+  /** A slow SMTP relay, when the walkthrough switches it on. */
+  spike?: SmtpSpike;
 }
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -28,6 +31,7 @@ export async function startNotificationService(options: NotificationServiceOptio
       { kind: SpanKind.CLIENT, attributes: { attempt } },
       async (span) => {
         try {
+          await options.spike?.wait();
           await delay(5 + Math.random() * 15);
           if ((to.startsWith('flaky') && attempt === 1) || Math.random() < failureRate) {
             throw new Error('SMTP 451: temporary failure, try again');
@@ -46,6 +50,7 @@ export async function startNotificationService(options: NotificationServiceOptio
   await bus.subscribe('user.registered', 'notification_service', async (user: Payload) => {
     const email = String(user.email);
     logger.info({ user_id: user.id }, 'sending welcome email');
+    const startedAt = performance.now();
     for (let attempt = 1; ; attempt++) {
       try {
         await sendEmail(email, attempt);
@@ -59,7 +64,8 @@ export async function startNotificationService(options: NotificationServiceOptio
         await delay(10 * 2 ** attempt);
       }
     }
-    logger.info({ user_id: user.id }, 'welcome email sent');
+    const smtpMs = Math.round(performance.now() - startedAt);
+    logger.info({ user_id: user.id, smtp_ms: smtpMs }, 'welcome email sent');
     await bus.publish('notification.sent', {
       user_id: user.id,
       channel: 'email',

@@ -27,6 +27,15 @@ export interface RuleState {
   state?: 'inactive' | 'pending' | 'firing';
 }
 
+/** An alert as `/api/v1/alerts` reports it. */
+export interface AlertState {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  state: 'pending' | 'firing';
+  activeAt: string;
+  value: string;
+}
+
 /** A scrape target as `/api/v1/targets` reports it. */
 export interface TargetState {
   labels: Record<string, string>;
@@ -87,6 +96,11 @@ export class PrometheusApi {
       groups: Array<{ name: string; file: string; rules: RuleState[] }>;
     }>('rules', {});
     return data.groups;
+  }
+
+  async alerts(): Promise<AlertState[]> {
+    const data = await this.get<{ alerts: AlertState[] }>('alerts', {});
+    return data.alerts;
   }
 
   async targets(): Promise<TargetState[]> {
