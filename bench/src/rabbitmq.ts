@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { traceChannel } from '@baton/amqplib';
 import type { BatonOptions } from '@baton/core';
 import { isReachable } from '@baton/testing';
-import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import amqp, { type Channel, type ConsumeMessage } from 'amqplib';
 import type { Scenario, Variant } from './measure.js';
+import { handlerWork } from './work.js';
 
 // bare amqplib vs amqplib wrapped by @baton/amqplib against the RabbitMQ in AMQP_URL (or
 // 127.0.0.1:5672), one process, one run. Each message: sendToQueue on one channel, deliver
@@ -18,6 +20,7 @@ type Wrap = (channel: Channel) => Channel;
 type Handle = (channel: Channel, msg: ConsumeMessage, done: () => void) => void;
 
 const ack: Handle = (channel, msg, done) => {
+  handlerWork();
   channel.ack(msg);
   done();
 };
@@ -61,8 +64,11 @@ async function variant(wrap: Wrap, handle: Handle, publish?: PublishFn): Promise
 
 type PublishFn = (channel: Channel, queue: string, body: Buffer) => boolean;
 
-// The reference: OpenTelemetry propagation written by hand with the same SDK (inject into
-// a headers copy in a PRODUCER span; extract and run the handler in a CONSUMER span).
+// The reference: what a team writes without Baton for the same telemetry, with the same
+// SDK. Publish: a PRODUCER span with the semconv attributes Baton sets, `traceparent` and a
+// correlation id (the conversation id) injected into a headers object. Consume: extract,
+// a CONSUMER span (the send span's child) with the same attributes, the handler inside
+// its context, the in-handler ack as an `ack` event on it (as Baton records it).
 function handWritten(options: BatonOptions): { publish: PublishFn; handle: Handle } {
   const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer('by-hand');
   const getter = {
@@ -74,33 +80,69 @@ function handWritten(options: BatonOptions): { publish: PublishFn; handle: Handl
   };
   return {
     publish(channel, queue, body) {
-      const span = tracer.startSpan(`send amq.default:${queue}`, { kind: SpanKind.PRODUCER });
-      const headers: Record<string, unknown> = {};
+      const correlationId = randomUUID();
+      const span = tracer.startSpan(`send amq.default:${queue}`, {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          'messaging.system': 'rabbitmq',
+          'messaging.operation.name': 'send',
+          'messaging.operation.type': 'send',
+          'messaging.destination.name': `amq.default:${queue}`,
+          'messaging.rabbitmq.destination.routing_key': queue,
+        },
+      });
+      span.setAttribute('messaging.message.conversation_id', correlationId);
+      const headers: Record<string, unknown> = { 'x-correlation-id': correlationId };
       propagation.inject(trace.setSpan(context.active(), span), headers);
-      const written = channel.sendToQueue(queue, body, { headers });
-      span.end();
-      return written;
+      try {
+        return channel.sendToQueue(queue, body, { headers });
+      } finally {
+        span.end();
+      }
     },
     handle(channel, msg, done) {
-      const parent = propagation.extract(context.active(), msg.properties.headers ?? {}, getter);
-      const span = tracer.startSpan(`process ${queueOf(msg)}`, { kind: SpanKind.CONSUMER }, parent);
-      context.with(trace.setSpan(parent, span), () => {
-        channel.ack(msg);
-        done();
+      const headers = msg.properties.headers ?? {};
+      const parent = propagation.extract(ROOT_CONTEXT, headers, getter);
+      const queue = msg.fields.routingKey;
+      const span = tracer.startSpan(
+        `process ${queue}`,
+        {
+          kind: SpanKind.CONSUMER,
+          attributes: {
+            'messaging.system': 'rabbitmq',
+            'messaging.operation.name': 'process',
+            'messaging.operation.type': 'process',
+            'messaging.destination.name': queue,
+            'messaging.rabbitmq.destination.routing_key': queue,
+          },
+        },
+        parent,
+      );
+      span.setAttributes({
+        'messaging.message.conversation_id': getter.get(headers, 'x-correlation-id') ?? '',
+        'messaging.rabbitmq.message.delivery_tag': msg.fields.deliveryTag,
+        'messaging.rabbitmq.message.redelivered': msg.fields.redelivered,
       });
-      span.end();
+      try {
+        context.with(trace.setSpan(parent, span), () => {
+          handlerWork();
+          channel.ack(msg);
+          span.addEvent('ack');
+          done();
+        });
+      } finally {
+        span.end();
+      }
     },
   };
 }
-const queueOf = (msg: ConsumeMessage) => msg.fields.routingKey;
 
 /** amqplib with and without Baton against RabbitMQ; undefined when it does not answer. */
 export async function scenario(): Promise<Scenario | undefined> {
   if (!(await isReachable(URL_, 5672))) return undefined;
   return {
     name: 'rabbitmq (amqplib 0.10, sendToQueue -> consume + ack, noDelay)',
-    messages: 10_000,
-    rounds: 5,
+    plan: { messages: 50_000, warmupMessages: 100_000, rounds: 5 },
     bare: () => variant((channel) => channel, ack),
     baton: (options: BatonOptions) => variant((channel) => traceChannel(channel, options), ack),
     handWritten: (options: BatonOptions) => {

@@ -1,0 +1,132 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { ChildResult, Plan, VariantName } from './measure.js';
+
+const CHILD = fileURLToPath(new URL('./child.js', import.meta.url));
+const CHILD_TIMEOUT_MS = 10 * 60_000;
+
+/** Runs one child (one variant, one measured round); returns its raw stdout too. */
+export function runChild(
+  scenario: string,
+  variant: VariantName,
+  plan: Plan,
+  options: { env?: NodeJS.ProcessEnv; command?: string[]; phases?: boolean } = {},
+): { result: ChildResult; stdout: string } {
+  const [command = process.execPath, ...prefix] = options.command ?? [process.execPath];
+  const args = [
+    ...prefix,
+    CHILD,
+    scenario,
+    variant,
+    String(plan.messages),
+    String(plan.warmupMessages),
+    ...(options.phases ? ['--phases'] : []),
+  ];
+  const stdout = execFileSync(command, args, {
+    encoding: 'utf8',
+    env: { ...process.env, ...options.env },
+    maxBuffer: 512 * 1024 * 1024,
+    timeout: CHILD_TIMEOUT_MS,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const line = stdout.split('\n').find((l) => l.startsWith('#bench-result '));
+  if (!line) throw new Error(`bench: ${scenario} / ${variant} printed no result`);
+  return { result: JSON.parse(line.slice('#bench-result '.length)) as ChildResult, stdout };
+}
+
+/** A variant's medians over its rounds. */
+export interface Summary {
+  variant: VariantName;
+  /** Measured round: process CPU µs per message, all threads. */
+  cpuUs: number;
+  /** Of which off the main thread (concurrent GC, background JIT compilation). */
+  offMainUs: number;
+  perSecond: number;
+  /** The last warm-up chunk's CPU µs per message: close to `cpuUs` when warm-up was enough. */
+  lastWarmupUs: number;
+  /** The first chunk's CPU µs per message in a fresh process: the cold start. */
+  coldUs: number;
+}
+
+export const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  if (sorted.length === 0) return Number.NaN;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+
+/**
+ * Runs every variant `plan.rounds` times, interleaved round by round (bare, baton, ...,
+ * bare, baton, ...), each round in a fresh child process, and returns the medians.
+ */
+export function compare(
+  scenario: string,
+  variants: VariantName[],
+  plan: Plan,
+  env: NodeJS.ProcessEnv = {},
+  progress: (text: string) => void = () => {},
+): Summary[] {
+  const results = new Map(variants.map((v) => [v, [] as ChildResult[]]));
+  for (let round = 0; round < plan.rounds; round++) {
+    progress(`round ${round + 1}/${plan.rounds}`);
+    for (const variant of variants) {
+      results.get(variant)?.push(runChild(scenario, variant, plan, { env }).result);
+    }
+  }
+  return variants.map((variant) => {
+    const rounds = results.get(variant) ?? [];
+    return {
+      variant,
+      cpuUs: median(rounds.map((r) => r.measured.cpuUs)),
+      offMainUs: median(rounds.map((r) => r.measured.offMainUs)),
+      perSecond: median(rounds.map((r) => r.measured.perSecond)),
+      lastWarmupUs: median(rounds.map((r) => r.warmupCpuUs.at(-1) ?? Number.NaN)),
+      coldUs: median(rounds.map((r) => r.warmupCpuUs[0] ?? Number.NaN)),
+    };
+  });
+}
+
+const num = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
+const signed = (value: number) => (value >= 0 ? `+${num(value)}` : num(value));
+
+/**
+ * The table: CPU µs per message (and added over bare), throughput (and against bare), the
+ * part of the CPU off the main thread, and the warm-up check: the last warm-up chunk
+ * against the measured round (`steady` when within 10%), and the cold start.
+ */
+export function report(title: string, plan: Plan, summaries: Summary[]): string {
+  const bare = summaries.find((s) => s.variant === 'bare');
+  const lines = [
+    `\n${title}`,
+    `  ${plan.rounds} rounds x ${plan.messages} messages, each round in a fresh process after ${plan.warmupMessages} warm-up messages; variants interleaved; medians`,
+    `  ${'variant'.padEnd(28)} ${'CPU µs/msg'.padStart(10)} ${'added'.padStart(7)} ${'msgs/s'.padStart(8)} ${'vs bare'.padStart(7)} ${'off-main'.padStart(8)} ${'last warm-up'.padStart(12)} ${'cold added'.padStart(10)}`,
+  ];
+  for (const s of summaries) {
+    const steady = Math.abs(s.lastWarmupUs - s.cpuUs) <= 0.1 * s.cpuUs;
+    const added = bare && s !== bare ? signed(s.cpuUs - bare.cpuUs) : '-';
+    const ratio = bare ? `${num(s.perSecond / bare.perSecond)}x` : '-';
+    const cold = bare && s !== bare ? signed(s.coldUs - bare.coldUs) : num(s.coldUs);
+    lines.push(
+      `  ${s.variant.padEnd(28)} ${num(s.cpuUs).padStart(10)} ${added.padStart(7)} ${Math.round(s.perSecond).toString().padStart(8)} ${ratio.padStart(7)} ${num(s.offMainUs).padStart(8)} ${`${num(s.lastWarmupUs)}${steady ? ' ' : '!'}`.padStart(12)} ${cold.padStart(10)}`,
+    );
+  }
+  lines.push(
+    '  (µs are CPU per message, all threads; off-main = GC helpers + background JIT; "!" = last warm-up chunk >10% off the measured round; cold = first chunk of a fresh process)',
+  );
+  return lines.join('\n');
+}
+
+/** The "100 µs handler" line: % CPU added over bare, and throughput against bare. */
+export function reportHandler(title: string, summaries: Summary[]): string {
+  const bare = summaries.find((s) => s.variant === 'bare');
+  if (!bare) return '';
+  const cells = summaries
+    .filter((s) => s !== bare)
+    .map(
+      (s) =>
+        `${s.variant}: +${num(((s.cpuUs - bare.cpuUs) / bare.cpuUs) * 100, 1)}% CPU (${signed(s.cpuUs - bare.cpuUs)} µs), ${num(s.perSecond / bare.perSecond)}x`,
+    );
+  return `  ${title.padEnd(14)} bare ${num(bare.cpuUs, 1)} µs/msg; ${cells.join('; ')}`;
+}
