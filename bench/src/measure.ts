@@ -92,8 +92,11 @@ async function measureOnce(variant: Variant, n: number): Promise<RoundFigures> {
   };
 }
 
-/** Called between phases (the JIT check prints markers to count V8's trace lines by phase). */
-export type PhaseListener = (phase: string) => void;
+/**
+ * Called between phases: the JIT check prints markers to count V8's trace lines by phase;
+ * the profiler also waits (a returned promise) until `perf` is attached or detached.
+ */
+export type PhaseListener = (phase: string) => void | Promise<void>;
 
 /**
  * Measures one variant in this process: sets it up, runs `plan.warmupMessages` in chunks
@@ -119,14 +122,14 @@ export async function measureVariant(
   const warmupCpuUs: number[] = [];
   const chunks = Math.ceil(plan.warmupMessages / plan.messages);
   for (let i = 0; i < chunks; i++) {
-    onPhase(`warm-up ${i + 1}`);
+    await onPhase(`warm-up ${i + 1}`);
     enableHandlerWork(i === chunks - 1);
     warmupCpuUs.push((await measureOnce(variant, plan.messages)).cpuUs);
   }
   enableHandlerWork(true);
-  onPhase('measured');
+  await onPhase('measured');
   const measured = await measureOnce(variant, plan.messages);
-  onPhase('teardown');
+  await onPhase('teardown');
   await variant.teardown();
   await sdk?.shutdown();
   return { warmupCpuUs, measured };
