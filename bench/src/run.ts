@@ -1,10 +1,14 @@
 // `npm run bench [-- options] [scenario...]`: the overhead table of every bus at steady
-// state, then the "100 µs handler" line. Options:
+// state, then the "100 µs handler" line. Other tools through the same entry:
+//   npm run bench -- check [scenario...]              the references record what Baton does
+//   npm run bench -- cliff [--quick]                  RabbitMQ's property-size cliff
+//   npm run bench -- profile <scenario> "<variant>"   perf profile, µs per message
+// Options:
 //   --quick       a short run for development (fewer, shorter rounds; NOT steady state)
 //   --jit         instead of measuring, count V8 compilations per phase (warm-up check)
 //   --no-handler  skip the 100 µs handler line;  --handler-only  only that line
 //   --no-check    skip the check that the hand-written references record what Baton does
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { compare, report, reportHandler } from './compare.js';
@@ -12,6 +16,20 @@ import { jitCheck } from './jit.js';
 import { HANDLER_VARIANTS, hasVariant, type Plan, VARIANTS } from './measure.js';
 import { HANDLER_SCENARIOS, scenarios } from './scenarios.js';
 import { calibrateHandlerWork } from './work.js';
+
+const TOOLS: Record<string, string> = {
+  check: 'check-reference.js',
+  cliff: 'rabbitmq-cliff.js',
+  profile: 'profile.js',
+};
+const tool = TOOLS[process.argv[2] ?? ''];
+if (tool !== undefined) {
+  const script = fileURLToPath(new URL(`./${tool}`, import.meta.url));
+  const result = spawnSync(process.execPath, [script, ...process.argv.slice(3)], {
+    stdio: 'inherit',
+  });
+  process.exit(result.status ?? 1);
+}
 
 const args = process.argv.slice(2);
 const flags = new Set(args.filter((a) => a.startsWith('--')));
