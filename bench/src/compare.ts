@@ -42,8 +42,8 @@ export interface Summary {
   /** Of which off the main thread (concurrent GC, background JIT compilation). */
   offMainUs: number;
   perSecond: number;
-  /** The last warm-up chunk's CPU µs per message: close to `cpuUs` when warm-up was enough. */
-  lastWarmupUs: number;
+  /** Second half of the measured round against the first, %: near 0 at steady state. */
+  driftPercent: number;
   /** The first chunk's CPU µs per message in a fresh process: the cold start. */
   coldUs: number;
 }
@@ -82,7 +82,7 @@ export function compare(
       cpuUs: median(rounds.map((r) => r.measured.cpuUs)),
       offMainUs: median(rounds.map((r) => r.measured.offMainUs)),
       perSecond: median(rounds.map((r) => r.measured.perSecond)),
-      lastWarmupUs: median(rounds.map((r) => r.warmupCpuUs.at(-1) ?? Number.NaN)),
+      driftPercent: median(rounds.map((r) => (r.halvesCpuUs[1] / r.halvesCpuUs[0] - 1) * 100)),
       coldUs: median(rounds.map((r) => r.warmupCpuUs[0] ?? Number.NaN)),
     };
   });
@@ -93,27 +93,27 @@ const signed = (value: number) => (value >= 0 ? `+${num(value)}` : num(value));
 
 /**
  * The table: CPU µs per message (and added over bare), throughput (and against bare), the
- * part of the CPU off the main thread, and the warm-up check: the last warm-up chunk
- * against the measured round (`steady` when within 10%), and the cold start.
+ * part of the CPU off the main thread, the steady-state check (the measured round's second
+ * half against its first; `!` past 10%), and the cold start.
  */
 export function report(title: string, plan: Plan, summaries: Summary[]): string {
   const bare = summaries.find((s) => s.variant === 'bare');
   const lines = [
     `\n${title}`,
     `  ${plan.rounds} rounds x ${plan.messages} messages, each round in a fresh process after ${plan.warmupMessages} warm-up messages; variants interleaved; medians`,
-    `  ${'variant'.padEnd(28)} ${'CPU µs/msg'.padStart(10)} ${'added'.padStart(7)} ${'msgs/s'.padStart(8)} ${'vs bare'.padStart(7)} ${'off-main'.padStart(8)} ${'last warm-up'.padStart(12)} ${'cold added'.padStart(10)}`,
+    `  ${'variant'.padEnd(28)} ${'CPU µs/msg'.padStart(10)} ${'added'.padStart(7)} ${'msgs/s'.padStart(8)} ${'vs bare'.padStart(7)} ${'off-main'.padStart(8)} ${'drift'.padStart(6)} ${'cold added'.padStart(10)}`,
   ];
   for (const s of summaries) {
-    const steady = Math.abs(s.lastWarmupUs - s.cpuUs) <= 0.1 * s.cpuUs;
+    const drift = `${s.driftPercent >= 0 ? '+' : ''}${num(s.driftPercent, 0)}%${Math.abs(s.driftPercent) > 10 ? '!' : ' '}`;
     const added = bare && s !== bare ? signed(s.cpuUs - bare.cpuUs) : '-';
     const ratio = bare ? `${num(s.perSecond / bare.perSecond)}x` : '-';
     const cold = bare && s !== bare ? signed(s.coldUs - bare.coldUs) : num(s.coldUs);
     lines.push(
-      `  ${s.variant.padEnd(28)} ${num(s.cpuUs).padStart(10)} ${added.padStart(7)} ${Math.round(s.perSecond).toString().padStart(8)} ${ratio.padStart(7)} ${num(s.offMainUs).padStart(8)} ${`${num(s.lastWarmupUs)}${steady ? ' ' : '!'}`.padStart(12)} ${cold.padStart(10)}`,
+      `  ${s.variant.padEnd(28)} ${num(s.cpuUs).padStart(10)} ${added.padStart(7)} ${Math.round(s.perSecond).toString().padStart(8)} ${ratio.padStart(7)} ${num(s.offMainUs).padStart(8)} ${drift.padStart(6)} ${cold.padStart(10)}`,
     );
   }
   lines.push(
-    '  (µs are CPU per message, all threads; off-main = GC helpers + background JIT; "!" = last warm-up chunk >10% off the measured round; cold = first chunk of a fresh process)',
+    '  (µs: CPU per message, all threads; off-main: of which GC helpers, background JIT; drift: 2nd half of the measured round vs 1st, "!" past 10%; cold: the first chunk of a fresh process)',
   );
   return lines.join('\n');
 }

@@ -67,6 +67,11 @@ export interface ChildResult {
   /** CPU µs per message of each warm-up chunk, in order (the first one is the cold start). */
   warmupCpuUs: number[];
   measured: RoundFigures;
+  /**
+   * CPU µs per message of the measured round's two halves, measured back to back: equal
+   * when the process is at steady state (a JIT still compiling makes the first higher).
+   */
+  halvesCpuUs: [number, number];
 }
 
 // process.threadCpuUsage (Node 23.9+) reads the calling (main) thread's CPU only.
@@ -92,6 +97,15 @@ async function measureOnce(variant: Variant, n: number): Promise<RoundFigures> {
   };
 }
 
+// Two halves of (nearly) equal size: per-message figures average; rates add up by time.
+function combine(a: RoundFigures, b: RoundFigures): RoundFigures {
+  return {
+    cpuUs: (a.cpuUs + b.cpuUs) / 2,
+    offMainUs: (a.offMainUs + b.offMainUs) / 2,
+    perSecond: 2 / (1 / a.perSecond + 1 / b.perSecond),
+  };
+}
+
 /**
  * Called between phases: the JIT check prints markers to count V8's trace lines by phase;
  * the profiler also waits (a returned promise) until `perf` is attached or detached.
@@ -100,9 +114,9 @@ export type PhaseListener = (phase: string) => void | Promise<void>;
 
 /**
  * Measures one variant in this process: sets it up, runs `plan.warmupMessages` in chunks
- * of `plan.messages` (each chunk's CPU is reported, to show the warm-up settled), then
- * one measured round of `plan.messages`, and tears it down. With handler work configured,
- * warm-up chunks of `plan.warmupMessages` run without it except the last.
+ * of `plan.messages` (the first chunk's CPU is the cold start), then one measured round of
+ * `plan.messages` in two halves (to check it is steady), and tears it down. With handler
+ * work configured, the warm-up chunks run without it except the last.
  */
 export async function measureVariant(
   scenario: Scenario,
@@ -128,9 +142,15 @@ export async function measureVariant(
   }
   enableHandlerWork(true);
   await onPhase('measured');
-  const measured = await measureOnce(variant, plan.messages);
+  const half = Math.floor(plan.messages / 2);
+  const first = await measureOnce(variant, half);
+  const second = await measureOnce(variant, plan.messages - half);
   await onPhase('teardown');
   await variant.teardown();
   await sdk?.shutdown();
-  return { warmupCpuUs, measured };
+  return {
+    warmupCpuUs,
+    measured: combine(first, second),
+    halvesCpuUs: [first.cpuUs, second.cpuUs],
+  };
 }
