@@ -7,6 +7,9 @@
 // Baton function. Needs Linux `perf` (Debian: linux-perf) and permission to use it.
 // `--cpu-prof` misattributes samples on these VMs; perf with V8's JIT dump does not.
 // The profiles go to a temporary directory, removed afterwards (`--keep` keeps it).
+// perf sees only physical frames: what V8 inlined is charged to the function it was
+// inlined into. `--no-inline` turns inlining off (slower overall, but every function
+// shows as itself), to break down a big entry point such as core's `publish`.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +21,7 @@ import { type Profile, readProfile } from './perf-samples.js';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const keep = process.argv.includes('--keep');
+const noInline = process.argv.includes('--no-inline');
 const [scenario = 'redis', variant = 'baton, no SDK', messagesArg, warmupArg] = args;
 const messages = Number(messagesArg ?? 50_000);
 const warmup = Number(warmupArg ?? 100_000);
@@ -30,6 +34,7 @@ const child = spawn(
   [
     '--perf-prof',
     '--interpreted-frames-native-stack',
+    ...(noInline ? ['--no-turbo-inlining', '--no-maglev-inlining'] : []),
     fileURLToPath(new URL('./child.js', import.meta.url)),
     scenario,
     variant,
@@ -103,7 +108,7 @@ const sorted = <V>(map: Map<string, V>, ns: (v: V) => number) =>
 
 function print(p: Profile) {
   console.log(
-    `${scenario} / ${variant}: ${messages} messages after ${warmup} warm-up; measured ${result?.measured.cpuUs.toFixed(2)} CPU µs/msg (process), sampled ${us(p.totalNs).toFixed(2)} µs/msg`,
+    `${scenario} / ${variant}${noInline ? ' (inlining off)' : ''}: ${messages} messages after ${warmup} warm-up; measured ${result?.measured.cpuUs.toFixed(2)} CPU µs/msg (process), sampled ${us(p.totalNs).toFixed(2)} µs/msg`,
   );
   console.log('\nby owner of the innermost JS frame (µs/msg):');
   for (const [owner, ns] of sorted(p.byOwner, (n) => n)) console.log(`  ${fmt(ns)}  ${owner}`);
