@@ -105,7 +105,8 @@ if (!flags.has('--no-handler') && !flags.has('--jit')) {
     const variants = HANDLER_VARIANTS.filter((v) => hasVariant(scenario, v));
     const env = { BENCH_HANDLER_ITERATIONS: String(iterations) };
     const summaries = compare(name, variants, plan, env, (p) => log(`${name} + handler: ${p}`));
-    console.log(reportHandler(name, summaries));
+    const label = scenario.name.includes('FAKE') && name === 'kafka' ? 'kafka (FAKE)' : name;
+    console.log(reportHandler(label, summaries));
   }
 }
 console.log(
