@@ -58,7 +58,7 @@ function waiter(n: number) {
 export async function scenario(): Promise<Scenario> {
   return {
     name: 'in-process bus (EventEmitter vs @baton/event-emitter), publish + async handle, 256 in flight',
-    plan: { messages: 50_000, warmupMessages: 100_000, rounds: 5 },
+    plan: { messages: 50_000, warmupMessages: 150_000, rounds: 5 },
     async bare(): Promise<Variant> {
       const emitter = new EventEmitter();
       return {

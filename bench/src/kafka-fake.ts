@@ -131,7 +131,7 @@ export async function fakeScenario(): Promise<Scenario> {
   }
   return {
     name: 'kafkajs-shaped FAKE (no broker): send 1 msg/call + eachMessage, 256 in flight',
-    plan: { messages: 50_000, warmupMessages: 100_000, rounds: 5 },
+    plan: { messages: 50_000, warmupMessages: 150_000, rounds: 5 },
     bare: async () => variant(),
     baton: async (options) => variant(options),
     handWritten: async (options) => variant(undefined, options),

@@ -81,7 +81,7 @@ export async function scenario(): Promise<Scenario | undefined> {
 
   return {
     name: 'kafkajs vs @baton/kafkajs, real broker, send (100 msgs/call) + eachMessage',
-    plan: { messages: 20_000, warmupMessages: 60_000, rounds: 5 },
+    plan: { messages: 50_000, warmupMessages: 150_000, rounds: 4 },
     bare: () => variant(),
     baton: (options) => variant(options),
     handWritten: (options) => variant(undefined, options),

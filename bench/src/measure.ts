@@ -144,6 +144,7 @@ export async function measureVariant(
   await onPhase('measured');
   const half = Math.floor(plan.messages / 2);
   const first = await measureOnce(variant, half);
+  await onPhase('measured, 2nd half');
   const second = await measureOnce(variant, plan.messages - half);
   await onPhase('teardown');
   await variant.teardown();

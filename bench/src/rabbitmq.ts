@@ -142,7 +142,7 @@ export async function scenario(): Promise<Scenario | undefined> {
   if (!(await isReachable(URL_, 5672))) return undefined;
   return {
     name: 'rabbitmq (amqplib 0.10, sendToQueue -> consume + ack, noDelay)',
-    plan: { messages: 50_000, warmupMessages: 100_000, rounds: 5 },
+    plan: { messages: 50_000, warmupMessages: 150_000, rounds: 4 },
     bare: () => variant((channel) => channel, ack),
     baton: (options: BatonOptions) => variant((channel) => traceChannel(channel, options), ack),
     handWritten: (options: BatonOptions) => {

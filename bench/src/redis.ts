@@ -197,7 +197,7 @@ export async function scenario(): Promise<Scenario | undefined> {
   if (!(await reachable(url))) return undefined;
   return {
     name: `ioredis XADD / XREADGROUP (COUNT ${COUNT}) / XACK vs @baton/ioredis, ${WINDOW} in flight`,
-    plan: { messages: 50_000, warmupMessages: 100_000, rounds: 5 },
+    plan: { messages: 50_000, warmupMessages: 150_000, rounds: 4 },
     async bare(): Promise<Variant> {
       const { redis, stream, tearDown } = await setUp(url);
       let onMessage: (payload: string | undefined) => void = () => {};
