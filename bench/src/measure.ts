@@ -1,6 +1,6 @@
 import type { BatonOptions } from '@baton/core';
 import { createDiscardingSdk } from './sdk.js';
-import { enableHandlerWork } from './work.js';
+import { enableHandlerWork, measureHandlerWorkUs } from './work.js';
 
 /** A scenario variant: set up once per process, then move `n` messages end to end. */
 export interface Variant {
@@ -72,6 +72,8 @@ export interface ChildResult {
    * when the process is at steady state (a JIT still compiling makes the first higher).
    */
   halvesCpuUs: [number, number];
+  /** CPU µs of the handler's own work per call, measured alone in this process (or 0). */
+  handlerWorkUs: number;
 }
 
 // process.threadCpuUsage (Node 23.9+) reads the calling (main) thread's CPU only.
@@ -146,6 +148,7 @@ export async function measureVariant(
   const first = await measureOnce(variant, half);
   await onPhase('measured, 2nd half');
   const second = await measureOnce(variant, plan.messages - half);
+  const handlerWorkUs = measureHandlerWorkUs();
   await onPhase('teardown');
   await variant.teardown();
   await sdk?.shutdown();
@@ -153,5 +156,6 @@ export async function measureVariant(
     warmupCpuUs,
     measured: combine(first, second),
     halvesCpuUs: [first.cpuUs, second.cpuUs],
+    handlerWorkUs,
   };
 }

@@ -36,6 +36,17 @@ const flags = new Set(args.filter((a) => a.startsWith('--')));
 const wanted = args.filter((a) => !a.startsWith('--'));
 const quick = flags.has('--quick');
 const HANDLER_US = 100;
+const KNOWN_FLAGS = ['--quick', '--jit', '--no-handler', '--handler-only', '--no-check'];
+const unknown = [
+  ...wanted.filter((w) => !(w in scenarios)),
+  ...[...flags].filter((f) => !KNOWN_FLAGS.includes(f)),
+];
+if (unknown.length > 0) {
+  console.error(
+    `bench: unknown ${unknown.join(', ')}; buses: ${Object.keys(scenarios).join(', ')}; options: ${KNOWN_FLAGS.join(' ')}; tools: ${Object.keys(TOOLS).join(', ')}`,
+  );
+  process.exit(2);
+}
 
 const load = () =>
   loadavg()

@@ -33,6 +33,23 @@ export function enableHandlerWork(enabled: boolean): void {
   iterations = enabled ? configured : 0;
 }
 
+/**
+ * CPU µs of one call of the configured work, measured on its own in this process (0 when
+ * none is configured). The same loop runs at different speeds in different processes
+ * (code placement, caches, the neighbours on a shared machine), by more than what the
+ * telemetry adds; subtracting each process's own figure removes that from the comparison.
+ */
+export function measureHandlerWorkUs(calls = 2000): number {
+  if (configured === 0) return 0;
+  const previous = iterations;
+  iterations = configured;
+  const start = process.cpuUsage();
+  for (let i = 0; i < calls; i++) handlerWork();
+  const used = process.cpuUsage(start);
+  iterations = previous;
+  return (used.user + used.system) / calls;
+}
+
 /** Iterations of the work loop that take about `targetUs` µs of CPU on this machine. */
 export function calibrateHandlerWork(targetUs: number): number {
   let count = 100_000;
