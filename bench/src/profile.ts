@@ -24,7 +24,7 @@ const keep = process.argv.includes('--keep');
 const noInline = process.argv.includes('--no-inline');
 const [scenario = 'redis', variant = 'baton, no SDK', messagesArg, warmupArg] = args;
 const messages = Number(messagesArg ?? 50_000);
-const warmup = Number(warmupArg ?? 100_000);
+const warmup = Number(warmupArg ?? 150_000);
 const FREQUENCY = 2999;
 const TOP = 30;
 
