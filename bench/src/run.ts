@@ -7,6 +7,7 @@
 //   --quick       a short run for development (fewer, shorter rounds; NOT steady state)
 //   --jit         instead of measuring, count V8 compilations per phase (warm-up check)
 //   --no-handler  skip the 100 µs handler line;  --handler-only  only that line
+//   --handler-all the handler line on every bus (default: in process and Redis)
 //   --no-check    skip the check that the hand-written references record what Baton does
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
@@ -14,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { compare, report, reportHandler } from './compare.js';
 import { jitCheck } from './jit.js';
 import { HANDLER_VARIANTS, hasVariant, type Plan, VARIANTS } from './measure.js';
-import { HANDLER_SCENARIOS, scenarios } from './scenarios.js';
+import { HANDLER_SCENARIOS, MORE_HANDLER_SCENARIOS, scenarios } from './scenarios.js';
 import { calibrateHandlerWork } from './work.js';
 
 const TOOLS: Record<string, string> = {
@@ -36,7 +37,14 @@ const flags = new Set(args.filter((a) => a.startsWith('--')));
 const wanted = args.filter((a) => !a.startsWith('--'));
 const quick = flags.has('--quick');
 const HANDLER_US = 100;
-const KNOWN_FLAGS = ['--quick', '--jit', '--no-handler', '--handler-only', '--no-check'];
+const KNOWN_FLAGS = [
+  '--quick',
+  '--jit',
+  '--no-handler',
+  '--handler-only',
+  '--handler-all',
+  '--no-check',
+];
 const unknown = [
   ...wanted.filter((w) => !(w in scenarios)),
   ...[...flags].filter((f) => !KNOWN_FLAGS.includes(f)),
@@ -112,7 +120,10 @@ if (!flags.has('--no-handler') && !flags.has('--jit')) {
     `\nA handler doing ~${HANDLER_US} µs of CPU work per message (${iterations} loop iterations, the same in every variant), everything sampled; CPU added over bare:`,
   );
   for (const [name, scenario] of loaded) {
-    if (!HANDLER_SCENARIOS.includes(name)) continue;
+    const all = flags.has('--handler-all');
+    if (!HANDLER_SCENARIOS.includes(name) && !(all && MORE_HANDLER_SCENARIOS.includes(name))) {
+      continue;
+    }
     const plan = planFor(scenario.plan, true);
     const variants = HANDLER_VARIANTS.filter((v) => hasVariant(scenario, v));
     const env = { BENCH_HANDLER_ITERATIONS: String(iterations) };
