@@ -1,24 +1,28 @@
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createEventBus } from '@baton/event-emitter';
-import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
+import { type Context, context, SpanKind, trace } from '@opentelemetry/api';
 import type { Scenario, Variant } from './measure.js';
+import { linkTo } from './reference.js';
+import { handlerWork } from './work.js';
 
-// Both variants deliver asynchronously (setImmediate per delivery), as Baton's bus does, so
+// Every variant delivers asynchronously (setImmediate per delivery), as Baton's bus does, so
 // the difference measured is Baton's telemetry and context work, not the scheduling.
+const DESTINATION = 'user.registered';
 const SEND_ATTRIBUTES = {
   'messaging.system': 'in_process',
   'messaging.operation.name': 'send',
   'messaging.operation.type': 'send',
-  'messaging.destination.name': 'user.registered',
+  'messaging.destination.name': DESTINATION,
 };
-const processAttributes = (headers: Record<string, string>) => ({
+const PROCESS_ATTRIBUTES = {
   'messaging.system': 'in_process',
   'messaging.operation.name': 'process',
   'messaging.operation.type': 'process',
-  'messaging.destination.name': 'user.registered',
+  'messaging.destination.name': DESTINATION,
   'messaging.consumer.group.name': 'bench',
-  'messaging.message.conversation_id': headers['x-correlation-id'] ?? '',
-});
+};
+const CORRELATION_ID = 'baton.correlation_id';
 
 // Messages in flight at once: a steady flow, as a service sees it, rather than one burst of
 // tens of thousands of queued deliveries (which measures the garbage collector instead).
@@ -43,6 +47,7 @@ function waiter(n: number) {
     },
     onMessage(payload: { i: number }) {
       if (payload.i < 0) throw new Error('unreachable');
+      handlerWork();
       received++;
       if (received === windowTarget) windowResolve();
       if (received === n) resolve();
@@ -54,19 +59,18 @@ function waiter(n: number) {
 export async function scenario(): Promise<Scenario> {
   return {
     name: 'in-process bus (EventEmitter vs @baton/event-emitter), publish + async handle, 256 in flight',
-    messages: 20_000,
-    rounds: 5,
+    plan: { messages: 50_000, warmupMessages: 150_000, rounds: 5 },
     async bare(): Promise<Variant> {
       const emitter = new EventEmitter();
       return {
         async run(n) {
           const w = waiter(n);
-          emitter.on('user.registered', w.onMessage);
+          emitter.on(DESTINATION, w.onMessage);
           for (let sent = 0; sent < n; ) {
             const window = w.window(sent);
             for (const end = Math.min(n, sent + WINDOW); sent < end; sent++) {
               const payload = { i: sent };
-              setImmediate(() => emitter.emit('user.registered', payload));
+              setImmediate(() => emitter.emit(DESTINATION, payload));
             }
             await window;
           }
@@ -77,38 +81,43 @@ export async function scenario(): Promise<Scenario> {
       };
     },
     async handWritten(options): Promise<Variant> {
-      // What a team writes without Baton: inject into a headers object on emit, extract it
-      // in the listener, a producer and a consumer span with the same semconv attributes
-      // Baton sets, the handler inside the context.
+      // What a team writes without Baton for the same telemetry: a send span and a process
+      // span (its child) with the same semconv attributes, a correlation id per message as
+      // the conversation id, the handler inside the process span's context. In process, the
+      // context travels as an object with the payload (as Baton's bus carries it).
       const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer('by-hand');
       const emitter = new EventEmitter();
       return {
         async run(n) {
           const w = waiter(n);
           emitter.on(
-            'user.registered',
-            (payload: { i: number }, headers: Record<string, string>) => {
-              const parent = propagation.extract(context.active(), headers);
+            DESTINATION,
+            (payload: { i: number }, parent: Context, correlationId: string) => {
               const span = tracer.startSpan(
-                'process user.registered',
-                { kind: SpanKind.CONSUMER, attributes: processAttributes(headers) },
+                `process ${DESTINATION}`,
+                { kind: SpanKind.CONSUMER, attributes: PROCESS_ATTRIBUTES, links: linkTo(parent) },
                 parent,
               );
-              context.with(trace.setSpan(parent, span), () => w.onMessage(payload));
-              span.end();
+              span.setAttribute(CORRELATION_ID, correlationId);
+              try {
+                context.with(trace.setSpan(parent, span), () => w.onMessage(payload));
+              } finally {
+                span.end();
+              }
             },
           );
           for (let sent = 0; sent < n; ) {
             const window = w.window(sent);
             for (const end = Math.min(n, sent + WINDOW); sent < end; sent++) {
-              const span = tracer.startSpan('send user.registered', {
+              const correlationId = randomUUID();
+              const span = tracer.startSpan(`send ${DESTINATION}`, {
                 kind: SpanKind.PRODUCER,
                 attributes: SEND_ATTRIBUTES,
               });
-              const headers: Record<string, string> = {};
-              propagation.inject(trace.setSpan(context.active(), span), headers);
+              span.setAttribute(CORRELATION_ID, correlationId);
+              const ctx = trace.setSpan(context.active(), span);
               const payload = { i: sent };
-              setImmediate(() => emitter.emit('user.registered', payload, headers));
+              setImmediate(() => emitter.emit(DESTINATION, payload, ctx, correlationId));
               span.end();
             }
             await window;
@@ -124,13 +133,11 @@ export async function scenario(): Promise<Scenario> {
       return {
         async run(n) {
           const w = waiter(n);
-          const unsubscribe = bus.subscribe('user.registered', w.onMessage, {
-            consumerGroup: 'bench',
-          });
+          const unsubscribe = bus.subscribe(DESTINATION, w.onMessage, { consumerGroup: 'bench' });
           for (let sent = 0; sent < n; ) {
             const window = w.window(sent);
             for (const end = Math.min(n, sent + WINDOW); sent < end; sent++) {
-              bus.publish('user.registered', { i: sent });
+              bus.publish(DESTINATION, { i: sent });
             }
             await window;
           }

@@ -1,9 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import { traceChannel } from '@baton/amqplib';
 import type { BatonOptions } from '@baton/core';
 import { isReachable } from '@baton/testing';
-import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import amqp, { type Channel, type ConsumeMessage } from 'amqplib';
 import type { Scenario, Variant } from './measure.js';
+import { linkTo } from './reference.js';
+import { handlerWork } from './work.js';
 
 // bare amqplib vs amqplib wrapped by @baton/amqplib against the RabbitMQ in AMQP_URL (or
 // 127.0.0.1:5672), one process, one run. Each message: sendToQueue on one channel, deliver
@@ -12,12 +15,14 @@ import type { Scenario, Variant } from './measure.js';
 
 const URL_ = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const PREFETCH = 256;
+const SERVER = { address: new URL(URL_).hostname, port: Number(new URL(URL_).port || 5672) };
 const BODY = Buffer.from(JSON.stringify({ userId: 'u-123', event: 'user.created' }));
 
 type Wrap = (channel: Channel) => Channel;
 type Handle = (channel: Channel, msg: ConsumeMessage, done: () => void) => void;
 
 const ack: Handle = (channel, msg, done) => {
+  handlerWork();
   channel.ack(msg);
   done();
 };
@@ -61,8 +66,11 @@ async function variant(wrap: Wrap, handle: Handle, publish?: PublishFn): Promise
 
 type PublishFn = (channel: Channel, queue: string, body: Buffer) => boolean;
 
-// The reference: OpenTelemetry propagation written by hand with the same SDK (inject into
-// a headers copy in a PRODUCER span; extract and run the handler in a CONSUMER span).
+// The reference: what a team writes without Baton for the same telemetry, with the same
+// SDK. Publish: a PRODUCER span with the semconv attributes Baton sets, `traceparent` and a
+// correlation id (the conversation id) injected into a headers object. Consume: extract,
+// a CONSUMER span (the send span's child) with the same attributes, the handler inside
+// its context, the in-handler ack as an `ack` event on it (as Baton records it).
 function handWritten(options: BatonOptions): { publish: PublishFn; handle: Handle } {
   const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer('by-hand');
   const getter = {
@@ -74,33 +82,74 @@ function handWritten(options: BatonOptions): { publish: PublishFn; handle: Handl
   };
   return {
     publish(channel, queue, body) {
-      const span = tracer.startSpan(`send amq.default:${queue}`, { kind: SpanKind.PRODUCER });
-      const headers: Record<string, unknown> = {};
+      const correlationId = randomUUID();
+      const span = tracer.startSpan(`send ${queue}`, {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          'messaging.system': 'rabbitmq',
+          'messaging.operation.name': 'send',
+          'messaging.operation.type': 'send',
+          'messaging.destination.name': queue,
+          'messaging.rabbitmq.destination.routing_key': queue,
+          'server.address': SERVER.address,
+          'server.port': SERVER.port,
+        },
+      });
+      span.setAttribute('baton.correlation_id', correlationId);
+      const headers: Record<string, unknown> = { 'x-correlation-id': correlationId };
       propagation.inject(trace.setSpan(context.active(), span), headers);
-      const written = channel.sendToQueue(queue, body, { headers });
-      span.end();
-      return written;
+      try {
+        return channel.sendToQueue(queue, body, { headers });
+      } finally {
+        span.end();
+      }
     },
     handle(channel, msg, done) {
-      const parent = propagation.extract(context.active(), msg.properties.headers ?? {}, getter);
-      const span = tracer.startSpan(`process ${queueOf(msg)}`, { kind: SpanKind.CONSUMER }, parent);
-      context.with(trace.setSpan(parent, span), () => {
-        channel.ack(msg);
-        done();
+      const headers = msg.properties.headers ?? {};
+      const parent = propagation.extract(ROOT_CONTEXT, headers, getter);
+      const queue = msg.fields.routingKey;
+      const span = tracer.startSpan(
+        `process ${queue}`,
+        {
+          kind: SpanKind.CONSUMER,
+          attributes: {
+            'messaging.system': 'rabbitmq',
+            'messaging.operation.name': 'process',
+            'messaging.operation.type': 'process',
+            'messaging.destination.name': queue,
+            'messaging.rabbitmq.destination.routing_key': queue,
+            'server.address': SERVER.address,
+            'server.port': SERVER.port,
+          },
+          links: linkTo(parent),
+        },
+        parent,
+      );
+      span.setAttributes({
+        'baton.correlation_id': getter.get(headers, 'x-correlation-id') ?? '',
+        'messaging.rabbitmq.message.delivery_tag': msg.fields.deliveryTag,
+        'baton.rabbitmq.message.redelivered': msg.fields.redelivered,
       });
-      span.end();
+      try {
+        context.with(trace.setSpan(parent, span), () => {
+          handlerWork();
+          channel.ack(msg);
+          span.addEvent('ack');
+          done();
+        });
+      } finally {
+        span.end();
+      }
     },
   };
 }
-const queueOf = (msg: ConsumeMessage) => msg.fields.routingKey;
 
 /** amqplib with and without Baton against RabbitMQ; undefined when it does not answer. */
 export async function scenario(): Promise<Scenario | undefined> {
   if (!(await isReachable(URL_, 5672))) return undefined;
   return {
     name: 'rabbitmq (amqplib 0.10, sendToQueue -> consume + ack, noDelay)',
-    messages: 10_000,
-    rounds: 5,
+    plan: { messages: 50_000, warmupMessages: 150_000, rounds: 4 },
     bare: () => variant((channel) => channel, ack),
     baton: (options: BatonOptions) => variant((channel) => traceChannel(channel, options), ack),
     handWritten: (options: BatonOptions) => {

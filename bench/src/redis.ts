@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createConsumer, traceProducer } from '@baton/ioredis';
 import { isReachable } from '@baton/testing';
 import {
@@ -11,6 +12,8 @@ import {
 } from '@opentelemetry/api';
 import { Redis } from 'ioredis';
 import type { Scenario, Variant } from './measure.js';
+import { linkTo } from './reference.js';
+import { handlerWork } from './work.js';
 
 // Bare ioredis XADD / XREADGROUP / XACK against @baton/ioredis (traceProducer +
 // createConsumer), and OpenTelemetry propagation written by hand, on the same Redis.
@@ -44,6 +47,7 @@ function waiter(n: number) {
     },
     onMessage(payload: string | undefined) {
       if (payload === undefined) throw new Error('an entry without its payload');
+      handlerWork();
       received++;
       if (received === target) release();
     },
@@ -65,7 +69,7 @@ function fieldRecord(flat: readonly string[]): Record<string, string> {
 function readLoop(
   redis: Redis,
   stream: string,
-  handle: (fields: Record<string, string>) => void,
+  handle: (id: string, fields: Record<string, string>) => void,
 ): { stop(): Promise<void> } {
   const blocking = redis.duplicate();
   let running = true;
@@ -76,7 +80,7 @@ function readLoop(
         .catch(() => null)) as Array<[string, Entry[]]> | null;
       const entries = reply?.[0]?.[1] ?? [];
       if (entries.length === 0) continue;
-      for (const [, flat] of entries) handle(fieldRecord(flat));
+      for (const [id, flat] of entries) handle(id, fieldRecord(flat));
       await redis.xack(stream, GROUP, ...entries.map(([id]) => id));
     }
   })();
@@ -113,24 +117,63 @@ async function setUp(url: string) {
   };
 }
 
+// What a team writes without Baton for the same telemetry: a send span (PRODUCER) and a
+// process span (CONSUMER, the send span's child) with the semconv attributes Baton sets,
+// `traceparent` and a correlation id (the conversation id) as entry fields, the entry id
+// as `messaging.message.id`, the handler inside the process span's context.
 function handWrittenVariant(url: string, tracer: Tracer): Promise<Variant> {
   return (async () => {
     const { redis, stream, tearDown } = await setUp(url);
+    const common = {
+      'messaging.system': 'redis',
+      'messaging.destination.name': stream,
+      'server.address': redis.options.host ?? '',
+      'server.port': redis.options.port ?? 6379,
+    };
+    const sendAttributes = {
+      ...common,
+      'messaging.operation.name': 'send',
+      'messaging.operation.type': 'send',
+    };
+    const processAttributes = {
+      ...common,
+      'messaging.operation.name': 'process',
+      'messaging.operation.type': 'process',
+      'messaging.consumer.group.name': GROUP,
+    };
     let onMessage: (payload: string | undefined) => void = () => {};
-    const loop = readLoop(redis, stream, (fields) => {
+    const loop = readLoop(redis, stream, (id, fields) => {
       const parent: Context = propagation.extract(ROOT_CONTEXT, fields);
-      const span = tracer.startSpan(`process ${stream}`, { kind: SpanKind.CONSUMER }, parent);
-      context.with(trace.setSpan(parent, span), () => onMessage(fields.payload));
-      span.end();
+      const span = tracer.startSpan(
+        `process ${stream}`,
+        { kind: SpanKind.CONSUMER, attributes: processAttributes, links: linkTo(parent) },
+        parent,
+      );
+      span.setAttributes({
+        'messaging.message.id': id,
+        'baton.correlation_id': fields['x-correlation-id'] ?? '',
+        'baton.message.delivery_count': 1,
+      });
+      try {
+        context.with(trace.setSpan(parent, span), () => onMessage(fields.payload));
+      } finally {
+        span.end();
+      }
     });
     const add = async (i: number) => {
-      const span = tracer.startSpan(`send ${stream}`, { kind: SpanKind.PRODUCER });
+      const correlationId = randomUUID();
+      const span = tracer.startSpan(`send ${stream}`, {
+        kind: SpanKind.PRODUCER,
+        attributes: sendAttributes,
+      });
+      span.setAttribute('baton.correlation_id', correlationId);
       const carrier: Record<string, string> = {};
       propagation.inject(trace.setSpan(context.active(), span), carrier);
-      const args = ['payload', payloadOf(i)];
+      const args = ['payload', payloadOf(i), 'x-correlation-id', correlationId];
       for (const [name, value] of Object.entries(carrier)) args.push(name, value);
       try {
-        await redis.xadd(stream, '*', ...args);
+        const id = await redis.xadd(stream, '*', ...args);
+        if (id) span.setAttribute('messaging.message.id', id);
       } finally {
         span.end();
       }
@@ -155,12 +198,11 @@ export async function scenario(): Promise<Scenario | undefined> {
   if (!(await reachable(url))) return undefined;
   return {
     name: `ioredis XADD / XREADGROUP (COUNT ${COUNT}) / XACK vs @baton/ioredis, ${WINDOW} in flight`,
-    messages: 10_000,
-    rounds: 7, // the loopback socket's CPU cost is noisy; more rounds steady the median
+    plan: { messages: 50_000, warmupMessages: 150_000, rounds: 4 },
     async bare(): Promise<Variant> {
       const { redis, stream, tearDown } = await setUp(url);
       let onMessage: (payload: string | undefined) => void = () => {};
-      const loop = readLoop(redis, stream, (fields) => onMessage(fields.payload));
+      const loop = readLoop(redis, stream, (_id, fields) => onMessage(fields.payload));
       return {
         async run(n) {
           const w = waiter(n);
