@@ -19,7 +19,8 @@ describe.skipIf(!url).each<AckMode>(['manual', 'auto'])('RabbitMQ, ackMode %s', 
     async createHarness(options) {
       const connection = await amqp.connect(url as string);
       const raw = await connection.createConfirmChannel();
-      const channel = traceChannel(raw, { ...options, ackMode });
+      // Time in queue on RabbitMQ needs the publish-time header, which is opt-in.
+      const channel = traceChannel(raw, { ...options, ackMode, publishTimeHeader: true });
       const queue = uniqueName('baton-conformance');
       await channel.assertQueue(queue, { arguments: { 'x-expires': 60_000 } });
       const confirmed = (send: (done: (error: unknown) => void) => void) =>

@@ -70,7 +70,10 @@ describe.skipIf(!url)('@baton/amqplib against RabbitMQ', () => {
   });
 
   it('parents the process span to the send span over a direct exchange and records the ack', async () => {
-    const channel = traceChannel(await connection.createChannel(), options());
+    const channel = traceChannel(
+      await connection.createChannel(),
+      options({ publishTimeHeader: true }),
+    );
     const ex = await exchange(channel, 'direct');
     const q = await queue(channel);
     await channel.bindQueue(q, ex, 'user.created');

@@ -82,11 +82,11 @@ export function traceProducer<C extends AmqpChannelLike>(
   // Tracing twice would record every span twice.
   if (layers.get(channel)?.producer) return channel;
   const telemetry = createTelemetry(options);
-  const { publishTimeHeader } = resolveAmqplibOptions(options, telemetry.diagnostics);
+  const { stampTimeHeader } = resolveAmqplibOptions(options, telemetry.diagnostics);
   const raw = channel as unknown as RawChannel;
   const producer = createProducer(raw, {
     telemetry,
-    timeHeader: publishTimeHeader,
+    timeHeader: stampTimeHeader,
     confirm: typeof raw.waitForConfirms === 'function',
     server: serverOf(channel),
   });

@@ -14,7 +14,10 @@ export interface ResolvedAmqplibOptions {
   ackMode: AckMode;
   failureMode: FailureMode;
   maxDeliveries: number;
+  /** The publish-time header a consumer reads. */
   publishTimeHeader: string | false;
+  /** The publish-time header a producer stamps: none unless asked (the 64-byte cliff). */
+  stampTimeHeader: string | false;
 }
 
 /**
@@ -25,7 +28,7 @@ export function resolveAmqplibOptions(
   options: AmqplibOptions | undefined,
   diagnostics: Diagnostics,
 ): ResolvedAmqplibOptions {
-  const resolved: ResolvedAmqplibOptions = { ...DEFAULT_AMQPLIB_OPTIONS };
+  const resolved: ResolvedAmqplibOptions = { ...DEFAULT_AMQPLIB_OPTIONS, stampTimeHeader: false };
   if (!options || typeof options !== 'object') return resolved;
   const invalid = (name: string, value: unknown) =>
     diagnostics.reportOnce(
@@ -49,8 +52,12 @@ export function resolveAmqplibOptions(
     } else invalid('maxDeliveries', max);
   }
   if (header !== undefined) {
-    if (header === false || (typeof header === 'string' && header !== '')) {
+    if (header === true) {
+      resolved.publishTimeHeader = DEFAULT_PUBLISH_TIME_HEADER;
+      resolved.stampTimeHeader = DEFAULT_PUBLISH_TIME_HEADER;
+    } else if (header === false || (typeof header === 'string' && header !== '')) {
       resolved.publishTimeHeader = header;
+      resolved.stampTimeHeader = header;
     } else invalid('publishTimeHeader', header);
   }
   return resolved;

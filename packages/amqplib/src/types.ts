@@ -73,12 +73,17 @@ export type ConsumerErrorInfo = AmqplibErrorInfo;
 /** Options of `traceProducer`. Every option is optional. */
 export interface AmqplibProducerOptions extends BatonOptions {
   /**
-   * Header stamped with the publish time in ms (AMQP's `timestamp` property is whole
-   * seconds) unless the message already has it; `false` turns it off. The default is the
-   * name the RabbitMQ message-timestamp plugin uses. A consumer reads the same header.
-   * @defaultValue 'timestamp_in_ms'
+   * Stamps each message with its publish time in ms under this header (unless the message
+   * already has it), for the consumer's `baton.consumer.time_in_queue`; `true` is
+   * `'timestamp_in_ms'`, the name the RabbitMQ message-timestamp plugin uses. Off by
+   * default: the header is 25 bytes of AMQP properties, and RabbitMQ's CPU per message
+   * doubles once a message's properties pass 64 bytes (a correlation id alone is 64; see
+   * the README's "RabbitMQ's 64-byte cliff"). With an SDK, `traceparent` is past the step
+   * anyway and the header costs little more. Without it, a consumer measures time in queue
+   * from AMQP's `timestamp` property (whole seconds) when the publisher set it.
+   * @defaultValue false
    */
-  publishTimeHeader?: string | false;
+  publishTimeHeader?: string | boolean;
 }
 
 /** Options of `traceConsumer`. Every option is optional. */
@@ -106,8 +111,11 @@ export interface AmqplibConsumerOptions extends BatonOptions {
    *   logger.error({ err: error, operation, destination, deliveryCount }, 'message failed'),
    */
   onError?(error: unknown, info: AmqplibErrorInfo): void;
-  /** The publish-time header to read for `baton.consumer.time_in_queue`. @defaultValue 'timestamp_in_ms' */
-  publishTimeHeader?: string | false;
+  /**
+   * The publish-time header to read for `baton.consumer.time_in_queue` (`true`:
+   * `'timestamp_in_ms'`; `false`: none). @defaultValue 'timestamp_in_ms'
+   */
+  publishTimeHeader?: string | boolean;
   /**
    * Enables the `baton.consumer.lag` gauge (and `lag` in `healthOf`): Baton opens ONE
    * channel of its own on this connection and reads the message count of every queue this
@@ -134,8 +142,11 @@ export interface TraceHandlerOptions extends BatonOptions {
    * `{exchange}:{routing key}`.
    */
   queue?: string;
-  /** The publish-time header to read for `baton.consumer.time_in_queue`. @defaultValue 'timestamp_in_ms' */
-  publishTimeHeader?: string | false;
+  /**
+   * The publish-time header to read for `baton.consumer.time_in_queue` (`true`:
+   * `'timestamp_in_ms'`; `false`: none). @defaultValue 'timestamp_in_ms'
+   */
+  publishTimeHeader?: string | boolean;
 }
 
 /** The fields of a delivery that Baton reads (amqplib's `Message`, typed structurally). */

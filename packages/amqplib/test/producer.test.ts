@@ -43,23 +43,36 @@ describe('traceChannel publish', () => {
     expect(sent.headers?.app).toBe('kept');
     expect(sent.headers?.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     expect(sent.headers?.['x-correlation-id']).toBe('corr-1');
-    expect(typeof sent.headers?.timestamp_in_ms).toBe('number');
+    // No publish-time header unless asked (RabbitMQ's 64-byte cliff).
+    expect(sent.headers).not.toHaveProperty('timestamp_in_ms');
     expect(options.headers).toEqual({ app: 'kept', traceparent: 'stale' });
     const [span] = sends();
     expect(span?.name).toBe('send users:user.created');
     expect(span?.attributes['messaging.message.id']).toBe('m-1');
   });
 
-  it('keeps an application publish-time header and can turn the stamp off', () => {
+  it('stamps the publish time only when asked, and keeps an application header', () => {
     const raw = new FakeChannel();
-    wrap(raw).sendToQueue('q', Buffer.from('x'), { headers: { timestamp_in_ms: '42' } });
+    wrap(raw, { publishTimeHeader: true }).sendToQueue('q', Buffer.from('x'), {
+      headers: { timestamp_in_ms: '42' },
+    });
     wrap(new FakeChannel()); // a second wrapper must not disturb the first
+    const stamped = new FakeChannel();
+    const before = Date.now();
+    wrap(stamped, { publishTimeHeader: true }).sendToQueue('q', Buffer.from('x'));
+    const named = new FakeChannel();
+    wrap(named, { publishTimeHeader: 'sent_at' }).sendToQueue('q', Buffer.from('x'));
     const off = new FakeChannel();
-    wrap(off, { publishTimeHeader: false }).sendToQueue('q', Buffer.from('x'));
+    wrap(off).sendToQueue('q', Buffer.from('x'));
+    const explicitOff = new FakeChannel();
+    wrap(explicitOff, { publishTimeHeader: false }).sendToQueue('q', Buffer.from('x'));
     const headersOf = (c: FakeChannel) =>
       c.published[0]?.options?.headers as Record<string, unknown> | undefined;
     expect(headersOf(raw)?.timestamp_in_ms).toBe('42');
+    expect(headersOf(stamped)?.timestamp_in_ms).toBeGreaterThanOrEqual(before);
+    expect(typeof headersOf(named)?.sent_at).toBe('number');
     expect(headersOf(off)).not.toHaveProperty('timestamp_in_ms');
+    expect(headersOf(explicitOff)).not.toHaveProperty('timestamp_in_ms');
     expect(sends()[0]?.name).toBe('send q');
   });
 
@@ -134,7 +147,9 @@ describe('traceChannel wrapping', () => {
     }).sendToQueue('q', Buffer.from('x'));
     expect(warn).toHaveBeenCalledTimes(3);
     expect(warn.mock.calls[0]?.[0]).toMatch(/^@baton\/amqplib: ignoring invalid option ackMode/);
-    expect(raw.published[0]?.options?.headers).toHaveProperty('timestamp_in_ms');
+    // The default: no publish-time header.
+    expect(raw.published[0]?.options?.headers).not.toHaveProperty('timestamp_in_ms');
+    expect(raw.published[0]?.options?.headers).toHaveProperty('x-correlation-id');
   });
 
   it('returns non-channels untraced with a warning', () => {

@@ -63,7 +63,10 @@ export async function createRabbitMqBus(options: BusFactoryOptions): Promise<Dem
     // crash the service. Its 'close' event (below) handles the loss.
     connection.on('error', () => {});
     try {
-      const producer: ConfirmChannel = traceProducer(await connection.createConfirmChannel());
+      const producer: ConfirmChannel = traceProducer(await connection.createConfirmChannel(), {
+        // Time in queue needs the opt-in publish-time header (see "RabbitMQ's 64-byte cliff").
+        publishTimeHeader: true,
+      });
       await producer.assertExchange(exchange, 'topic', { durable: false, autoDelete: true });
       await producer.assertExchange(retryExchange, 'direct', { durable: false, autoDelete: true });
       const opened: Session = { connection, producer, consumers: [] };

@@ -339,7 +339,7 @@ export const METRICS: readonly MetricSpec[] = [
     unit: 's',
     source: 'baton',
     description:
-      "Processing start minus the message's creation time (Kafka record timestamp, Redis entry id, AMQP `timestamp_in_ms` header, in-process publish time).",
+      "Processing start minus the message's creation time (Kafka record timestamp, Redis entry id, AMQP `timestamp_in_ms` header when the producer opts in with `publishTimeHeader`, else the `timestamp` property in whole seconds, in-process publish time).",
     required: ['messaging.operation.name'],
     optional: [
       'messaging.destination.partition.id',
