@@ -1,5 +1,6 @@
 import {
   type Attributes,
+  type Context,
   type Counter,
   type Histogram,
   type Meter,
@@ -37,17 +38,75 @@ export interface Instruments {
   pending: ObservableGauge;
 }
 
+// Attribute sets a batched counter holds between two collections before it adds directly.
+const MAX_PENDING_SERIES = 2048;
+
+/**
+ * A message counter that adds to the SDK's `Counter` once per attribute set per collection
+ * instead of once per message: the metrics SDK hashes the attributes of every `add`
+ * (about 1 µs), and the message counters are the two records every message makes. Sums
+ * are kept per attribute object (Baton's attribute sets are cached objects, so a
+ * destination is one entry) and added to the real counter in a batch observable callback,
+ * which the SDK runs at the start of every collection, before it reads the synchronous
+ * instruments: every collection and export sees exactly the same totals as with one `add`
+ * per message, and the instrument stays a synchronous `Counter` that Views can see. What
+ * is lost is the context of each `add`, which only exemplars would use (the JS SDK records
+ * none; `@baton/prometheus` gets each message's context from a metric listener).
+ */
+export class BatchedCounter implements Counter {
+  private readonly pending = new Map<Attributes, number>();
+
+  constructor(private readonly counter: Counter) {}
+
+  add(value: number, attributes?: Attributes, context?: Context): void {
+    if (attributes !== undefined) {
+      const sum = this.pending.get(attributes);
+      if (sum !== undefined) {
+        this.pending.set(attributes, sum + value);
+        return;
+      }
+      if (this.pending.size < MAX_PENDING_SERIES) {
+        this.pending.set(attributes, value);
+        return;
+      }
+    }
+    this.counter.add(value, attributes, context);
+  }
+
+  /** Adds what accumulated to the real counter; called at each collection. */
+  flush(): void {
+    if (this.pending.size === 0) return;
+    for (const [attributes, value] of this.pending) this.counter.add(value, attributes);
+    this.pending.clear();
+  }
+}
+
 function createInstruments(meter: Meter): Instruments {
   const advice = { explicitBucketBoundaries: [...DURATION_BUCKETS_SECONDS] };
-  return {
-    sent: meter.createCounter(METRIC_SENT_MESSAGES, {
+  const sent = new BatchedCounter(
+    meter.createCounter(METRIC_SENT_MESSAGES, {
       unit: '{message}',
       description: 'Number of messages producer attempted to send to the broker.',
     }),
-    consumed: meter.createCounter(METRIC_CONSUMED_MESSAGES, {
+  );
+  const consumed = new BatchedCounter(
+    meter.createCounter(METRIC_CONSUMED_MESSAGES, {
       unit: '{message}',
       description: 'Number of messages that were delivered to the application.',
     }),
+  );
+  const lag = meter.createObservableGauge(METRIC_CONSUMER_LAG, {
+    unit: '{message}',
+    description: 'Messages in the destination that the consumer has not processed yet.',
+  });
+  // The SDK runs batch callbacks first in every collection; the gauge is only the hook.
+  meter.addBatchObservableCallback(() => {
+    sent.flush();
+    consumed.flush();
+  }, [lag]);
+  return {
+    sent,
+    consumed,
     operationDuration: meter.createHistogram(METRIC_OPERATION_DURATION, {
       unit: 's',
       description: 'Duration of a messaging operation initiated by a producer or consumer client.',
@@ -63,10 +122,7 @@ function createInstruments(meter: Meter): Instruments {
       description: 'Time from the creation of a message to the start of its processing.',
       advice,
     }),
-    lag: meter.createObservableGauge(METRIC_CONSUMER_LAG, {
-      unit: '{message}',
-      description: 'Messages in the destination that the consumer has not processed yet.',
-    }),
+    lag,
     pending: meter.createObservableGauge(METRIC_CONSUMER_PENDING, {
       unit: '{message}',
       description: 'Messages delivered to the consumer and not yet acknowledged.',
