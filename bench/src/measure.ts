@@ -1,6 +1,6 @@
 import type { BatonOptions } from '@baton/core';
-import { createDiscardingSdk } from './sdk.js';
-import { enableHandlerWork, measureHandlerWorkUs } from './work.js';
+import { createDiscardingSdk, createHandlerLogger } from './sdk.js';
+import { enableHandlerWork, measureHandlerWorkUs, setHandlerLog } from './work.js';
 
 /** A scenario variant: set up once per process, then move `n` messages end to end. */
 export interface Variant {
@@ -40,13 +40,23 @@ const VARIANT_SETUP = {
   'baton + SDK, traces': { sdk: 'traces', code: 'baton' },
   'baton + SDK, traces+metrics': { sdk: 'traces+metrics', code: 'baton' },
   'hand-written OTel, traces': { sdk: 'traces', code: 'handWritten' },
+  // The demo's full telemetry: traces + metrics, Prometheus exemplars, correlated logs.
+  'baton, full telemetry': { sdk: 'full', code: 'baton' },
 } as const;
 export type VariantName = keyof typeof VARIANT_SETUP;
-export const VARIANTS = Object.keys(VARIANT_SETUP) as VariantName[];
+/** The variants of the per-bus tables. */
+export const VARIANTS: VariantName[] = [
+  'bare',
+  'baton, no SDK',
+  'baton + SDK, traces',
+  'baton + SDK, traces+metrics',
+  'hand-written OTel, traces',
+];
 /** The variants of the "100 µs handler" line. */
 export const HANDLER_VARIANTS: VariantName[] = [
   'bare',
   'baton + SDK, traces+metrics',
+  'baton, full telemetry',
   'hand-written OTel, traces',
 ];
 
@@ -130,6 +140,8 @@ export async function measureVariant(
   if (setup === undefined) throw new Error(`bench: unknown variant "${name}"`);
   const sdk = setup.sdk === 'none' ? undefined : createDiscardingSdk(setup.sdk);
   const options: BatonOptions = sdk?.options ?? {};
+  const logger = createHandlerLogger(setup.sdk === 'full');
+  setHandlerLog((n) => logger.info({ n }, 'handled'));
   let variant: Variant;
   if (setup.code === 'bare') variant = await scenario.bare();
   else if (setup.code === 'handWritten' && scenario.handWritten) {

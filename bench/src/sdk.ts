@@ -1,4 +1,6 @@
 import type { BatonOptions } from '@baton/core';
+import { createLogger } from '@baton/pino';
+import { createPrometheusMetrics } from '@baton/prometheus';
 import { context, metrics, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { ExportResultCode, W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -14,6 +16,7 @@ import {
   SimpleSpanProcessor,
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
+import pino from 'pino';
 
 const discardingSpanExporter: SpanExporter = {
   export: (_spans, done) => done({ code: ExportResultCode.SUCCESS }),
@@ -39,12 +42,28 @@ function unregisterGlobals() {
   metrics.disable();
 }
 
+// A log destination that drops the line once pino has built it.
+const discardingDestination = { write: (_line: string) => true };
+
+/**
+ * The logger of the handler line's handlers: every variant logs one line per message
+ * (services do); with full telemetry it is `@baton/pino`'s (trace, span and correlation
+ * ids on the line), otherwise plain pino. Both write to nowhere.
+ */
+export function createHandlerLogger(correlated: boolean) {
+  return correlated
+    ? createLogger({ name: 'bench' }, discardingDestination)
+    : pino({ name: 'bench' }, discardingDestination);
+}
+
 /**
  * An SDK as a service runs it, sampling everything: spans through a BatchSpanProcessor,
  * metrics through a periodic reader (every second), both exported to nowhere. With
- * `'traces'` only the tracer provider goes into the options.
+ * `'traces'` only the tracer provider goes into the options; `'full'` is the demo's
+ * telemetry: traces + metrics and `@baton/prometheus`'s `/metrics` registry recording
+ * every measurement with its exemplar (never scraped here: the cost is in the records).
  */
-export function createDiscardingSdk(kind: 'traces' | 'traces+metrics') {
+export function createDiscardingSdk(kind: 'traces' | 'traces+metrics' | 'full') {
   registerGlobals();
   const tracerProvider = new BasicTracerProvider({
     spanProcessors: [
@@ -63,10 +82,12 @@ export function createDiscardingSdk(kind: 'traces' | 'traces+metrics') {
     ],
   });
   const options: BatonOptions =
-    kind === 'traces+metrics' ? { tracerProvider, meterProvider } : { tracerProvider };
+    kind === 'traces' ? { tracerProvider } : { tracerProvider, meterProvider };
+  const prometheus = kind === 'full' ? createPrometheusMetrics() : undefined;
   return {
     options,
     async shutdown() {
+      prometheus?.stop();
       await tracerProvider.shutdown();
       await meterProvider.shutdown();
       unregisterGlobals();

@@ -19,9 +19,22 @@ function spin(count: number): number {
   return x;
 }
 
+let logLine: ((n: number) => void) | undefined;
+let logged = 0;
+
+/**
+ * With handler work configured, every handler also logs one line (the logger of the
+ * variant: plain pino, or `@baton/pino`'s with full telemetry), in every chunk, warm-up
+ * included: it is part of what a handler does, not of the loop timed alone.
+ */
+export function setHandlerLog(log: ((n: number) => void) | undefined): void {
+  logLine = configured > 0 ? log : undefined;
+}
+
 /** What every scenario's handler calls once per message (nothing unless configured). */
 export function handlerWork(): void {
   if (iterations > 0) sink = spin(iterations) & 0xffff; // stays a small integer (no deopt)
+  if (logLine !== undefined) logLine(logged++);
 }
 
 /**
