@@ -30,7 +30,7 @@ const raw = await connection.createChannel();
 const channel = traceChannel(raw);
 // Publishes wait for the broker's confirms: closing the connection drops unsent ones.
 const rawPublisher = await connection.createConfirmChannel();
-const publisher = traceChannel(rawPublisher);
+const publisher = traceChannel(rawPublisher, { publishTimeHeader: true });
 const seen = [];
 let expected = 0;
 for (const { queue, n } of plan.consume) {

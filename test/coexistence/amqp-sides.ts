@@ -53,17 +53,19 @@ export async function publisherOf(connection: ChannelModel, side: Side): Promise
   const plain = await connection.createChannel();
   const rawConfirm = await connection.createConfirmChannel();
   if (side === 'contrib') return { plain, confirm: rawConfirm, rawConfirm };
+  // Baton's producers stamp the publish time (opt-in), for time in queue.
+  const publishTimeHeader = true;
   if (side === 'hidden') {
     return {
-      plain: traceChannel(hideWrappers(plain)),
-      confirm: traceChannel(hideWrappers(rawConfirm)),
+      plain: traceChannel(hideWrappers(plain), { publishTimeHeader }),
+      confirm: traceChannel(hideWrappers(rawConfirm), { publishTimeHeader }),
       rawConfirm,
     };
   }
   const coexistence = side === 'both' ? 'baton' : 'contrib';
   return {
-    plain: traceChannel(plain, { coexistence }),
-    confirm: traceChannel(rawConfirm, { coexistence }),
+    plain: traceChannel(plain, { coexistence, publishTimeHeader }),
+    confirm: traceChannel(rawConfirm, { coexistence, publishTimeHeader }),
     rawConfirm,
   };
 }

@@ -139,9 +139,15 @@ export function publish<R>(
       ? () => send(headers, inject, ctx)
       : () => runWithContext(ctx, send, headers, inject, ctx);
   if (started === undefined && !measured) return call();
-  return settleWith(call, (error, failed) => {
+  return settleWith(call, (error, failed, value) => {
     try {
-      if (started !== undefined) endSpan(started, error, failed, runtime);
+      if (started !== undefined) {
+        const onSent = description.onSent;
+        if (onSent !== undefined && !failed && started.isRecording()) {
+          runtime.diagnostics.guard('onSent', () => onSent(started, value));
+        }
+        endSpan(started, error, failed, runtime);
+      }
       if (measured) finishSend(runtime, description, operationName, startMs, error, failed, ctx);
     } catch (telemetryError) {
       runtime.diagnostics.warnOnce('publish telemetry', telemetryError);

@@ -11,7 +11,11 @@ export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 
 // Runs `fn` and calls `finish` exactly once when it settles (sync or async). The result or
 // error of `fn` passes through unchanged; `finish` never throws (it is guarded by callers).
-export function settleWith<R>(fn: () => R, finish: (error: unknown, failed: boolean) => void): R {
+// A success passes the result (or the value the promise resolved to) as `value`.
+export function settleWith<R>(
+  fn: () => R,
+  finish: (error: unknown, failed: boolean, value?: unknown) => void,
+): R {
   let result: R;
   try {
     result = fn();
@@ -22,7 +26,7 @@ export function settleWith<R>(fn: () => R, finish: (error: unknown, failed: bool
   if (isPromiseLike(result)) {
     return (result as PromiseLike<unknown>).then(
       (value) => {
-        finish(undefined, false);
+        finish(undefined, false, value);
         return value;
       },
       (error: unknown) => {
@@ -31,7 +35,7 @@ export function settleWith<R>(fn: () => R, finish: (error: unknown, failed: bool
       },
     ) as R;
   }
-  finish(undefined, false);
+  finish(undefined, false, result);
   return result;
 }
 

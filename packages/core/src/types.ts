@@ -126,6 +126,12 @@ export interface PublishDescription extends MessageDescription {
    * unless the caller already set it.
    */
   publishTimeHeader?: string;
+  /**
+   * Called with the recording send span and what `send` returned (or its promise resolved
+   * to) just before the span ends, when the send succeeded: for attributes known only from
+   * the broker's reply (a Redis entry id). Guarded: what it throws is reported, not thrown.
+   */
+  onSent?: (span: Span, result: unknown) => void;
 }
 
 /** What a `publishHook` is told. */

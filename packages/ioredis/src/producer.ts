@@ -6,7 +6,7 @@ import {
   targetOf,
   viewOf,
 } from '@baton/core';
-import { type Span, trace } from '@opentelemetry/api';
+import type { Span } from '@opentelemetry/api';
 import { deprecatedProducerMethods, type StreamProducer } from './deprecated-producer.js';
 import { SCOPE, SYSTEM, serverOf } from './describe.js';
 import { text } from './replies.js';
@@ -16,10 +16,11 @@ import { parseXadd, type XaddCall } from './xadd-arguments.js';
 type Method = (...args: unknown[]) => unknown;
 const ignore = () => {};
 
+// The id Redis assigned, once the send succeeded (core calls it on the recording span).
 // In a multi() the per-command reply is the status QUEUED, not the id.
-function recordEntryId(span: Span | undefined, id: unknown): void {
+function recordEntryId(span: Span, id: unknown): void {
   const value = Buffer.isBuffer(id) ? text(id) : id;
-  if (span && typeof value === 'string' && value !== 'QUEUED') {
+  if (typeof value === 'string' && value !== 'QUEUED') {
     span.setAttribute(ATTR_MESSAGING_MESSAGE_ID, value);
   }
 }
@@ -72,32 +73,22 @@ function tracedXadd(
     message: call.args,
     ...(call.explicitId !== undefined && { messageId: call.explicitId }),
     ...tracing.server,
+    onSent: recordEntryId,
   };
   const { callback } = call;
   if (callback === undefined && !queued) {
     // A client call: the caller gets the traced promise, which rejects as the client's does.
-    return tracing.telemetry.publish(description, (headers) => {
-      const span = trace.getActiveSpan();
-      const reply = fn.apply(target, withContext(call, headers));
-      if (span === undefined || !span.isRecording() || !isThenable(reply)) return reply;
-      return reply.then((id) => {
-        recordEntryId(span, id);
-        return id;
-      });
-    });
+    return tracing.telemetry.publish(description, (headers) =>
+      fn.apply(target, withContext(call, headers)),
+    );
   }
   // A pipeline or multi() command, or a call with a callback: the reply reaches the caller
   // through the client (exec(), the callback); Baton's own callback only ends the span.
   let result: unknown;
   const traced = tracing.telemetry.publish(description, (headers) => {
-    const span = trace.getActiveSpan();
     let settle: (reply: unknown[]) => void = ignore;
     const replied = new Promise((resolve, reject) => {
-      settle = ([error, id]) => {
-        if (error) return reject(error);
-        recordEntryId(span, id);
-        resolve(id);
-      };
+      settle = ([error, id]) => (error ? reject(error) : resolve(id));
     });
     const onReply = (...reply: unknown[]) => {
       settle(reply);

@@ -34,11 +34,26 @@ const FLAGS: Readonly<Record<string, number>> = {
 // `*`, `<ms>`, `<ms>-<seq>` or `<ms>-*`.
 const ENTRY_ID = /^(?:\*|\d+(?:-(?:\d+|\*))?)$/;
 
+const isLetter = (code: number | undefined): boolean =>
+  code !== undefined && ((code >= 65 && code <= 90) || (code >= 97 && code <= 122));
+
 const keyword = (value: unknown): string | undefined => {
-  if (typeof value !== 'string' && !Buffer.isBuffer(value)) return undefined;
-  // Keywords are short ASCII; a long value cannot be one (and is not decoded).
-  return value.length <= 10 ? text(value)?.toUpperCase() : undefined;
+  if (typeof value === 'string') {
+    // Keywords are short ASCII words: an id (`*`, digits) or a long value is none, and is
+    // neither decoded nor upper-cased.
+    return value.length <= 10 && isLetter(value.charCodeAt(0)) ? value.toUpperCase() : undefined;
+  }
+  if (!Buffer.isBuffer(value)) return undefined;
+  return value.length <= 10 && isLetter(value[0]) ? text(value)?.toUpperCase() : undefined;
 };
+
+// ioredis flattens nested arrays one level; most calls have none, and need no copy.
+function flatArgs(given: readonly unknown[], end: number): unknown[] {
+  for (let i = 0; i < end; i++) {
+    if (Array.isArray(given[i])) return given.slice(0, end).flat();
+  }
+  return end === given.length ? (given as unknown[]) : given.slice(0, end);
+}
 
 /** Skips `MAXLEN | MINID [= | ~] threshold [LIMIT count]` at `i`; returns the next index. */
 function skipTrim(args: readonly unknown[], i: number): number {
@@ -58,7 +73,7 @@ export function parseXadd(given: readonly unknown[]): XaddCall | undefined {
   const last = given.at(-1);
   const callback =
     typeof last === 'function' ? (last as (...reply: unknown[]) => unknown) : undefined;
-  const args = (callback ? given.slice(0, -1) : given).flat();
+  const args = flatArgs(given, callback ? given.length - 1 : given.length);
   const stream = text(args[0]);
   if (stream === undefined) return undefined;
   let i = 1;
@@ -71,7 +86,12 @@ export function parseXadd(given: readonly unknown[]): XaddCall | undefined {
   }
   const id = text(args[i]);
   const fieldCount = args.length - i - 1;
-  if (id === undefined || !ENTRY_ID.test(id) || fieldCount < 2 || fieldCount % 2 !== 0) {
+  if (
+    id === undefined ||
+    (id !== '*' && !ENTRY_ID.test(id)) ||
+    fieldCount < 2 ||
+    fieldCount % 2 !== 0
+  ) {
     return undefined;
   }
   const payload: unknown[] = [];
