@@ -98,8 +98,10 @@ export function splitFields<V extends string | Buffer>(
       continue;
     }
     const converted = convert(value, mode) as V;
-    setField(fields, utf8(name), converted);
-    fieldList.push([convert(name, mode) as V, converted]);
+    const nameText = utf8(name);
+    setField(fields, nameText, converted);
+    // In utf8 mode the name is decoded once for both.
+    fieldList.push([(mode === 'utf8' ? nameText : convert(name, mode)) as V, converted]);
   }
   return { fields, fieldList, carrier };
 }
