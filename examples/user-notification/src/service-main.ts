@@ -47,9 +47,9 @@ const spike =
     : undefined;
 const bounds = {
   maxLag: Number(process.env.BATON_DEMO_MAX_LAG) || 1000,
-  // Redis consumers read at least every blockMs (1 s); AMQP and Kafka push, so an idle
-  // queue says nothing about them.
-  ...(kind === 'redis' && { maxPollAgeMs: 10_000 }),
+  // Redis consumers read at least every blockMs (1 s), Kafka consumers fetch at least
+  // every maxWaitTimeInMs (100 ms here); AMQP pushes, so an idle queue says nothing.
+  ...((kind === 'redis' || kind === 'kafka') && { maxPollAgeMs: 10_000 }),
 };
 
 try {
