@@ -205,6 +205,7 @@ describe.skipIf(!binary)('a real Prometheus scraping @baton/prometheus', () => {
     const consumerHalf = {
       consumer_job: 'notification_service',
       ...destination,
+      consumer_destination_name: 'user.registered', // the consumer's own name of it
       messaging_consumer_group_name: 'notification_service',
     };
     for (const rule of [
