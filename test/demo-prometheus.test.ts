@@ -38,19 +38,15 @@ interface Half {
   destination: string;
 }
 
-// The edges `producer -> event -> consumer` from the rules' two halves. The halves meet on
-// the destination name; RabbitMQ's consumer side names it `{exchange}:{routing key}:{queue}`
-// where its producer side has `{exchange}:{routing key}` (semconv), so there the consumer's
-// name continues the producer's. The event is the routing key / stream after the namespace.
+// The edges `producer -> event -> consumer` from the rules' two halves, joined exactly on
+// the destination (RabbitMQ's consumer halves carry their producers' `{exchange}:{routing
+// key}`, from baton_destination_published_name). The event is the routing key / stream
+// after the namespace.
 function edges(producers: Half[], consumers: Half[], namespace: string): string[] {
   const joined: string[] = [];
   for (const p of producers) {
     for (const c of consumers) {
-      const meets =
-        p.system === c.system &&
-        (c.destination === p.destination ||
-          (c.system === 'rabbitmq' && c.destination.startsWith(`${p.destination}:`)));
-      if (meets) {
+      if (p.system === c.system && c.destination === p.destination) {
         joined.push(`${p.job} -> ${p.destination.replace(`${namespace}:`, '')} -> ${c.job}`);
       }
     }
@@ -202,9 +198,19 @@ describe.each(buses.filter(([, url]) => url))(
         'baton_edge:messaging_process_duration_seconds:p95_5m',
         'baton_edge:baton_consumer_time_in_queue_seconds:p95_5m',
       ]) {
-        const consumers = (
-          await query(rule, ['notification_service', 'audit_service'], 'consumer_job')
-        ).map(half('consumer_job'));
+        const samples = await query(
+          rule,
+          ['notification_service', 'audit_service'],
+          'consumer_job',
+        );
+        // The consumer's own name stays beside the joined one: with the queue on RabbitMQ.
+        for (const { metric } of samples) {
+          const own = metric.consumer_destination_name ?? '';
+          if (bus === 'rabbitmq') {
+            expect(own.startsWith(`${metric.messaging_destination_name}:`)).toBe(true);
+          } else expect(own).toBe(metric.messaging_destination_name);
+        }
+        const consumers = samples.map(half('consumer_job'));
         expect(edges(producers, consumers, demo.namespace), rule).toEqual([
           'notification_service -> notification.sent -> audit_service',
           'user_service -> user.registered -> notification_service',

@@ -205,6 +205,7 @@ describe.skipIf(!binary)('a real Prometheus scraping @baton/prometheus', () => {
     const consumerHalf = {
       consumer_job: 'notification_service',
       ...destination,
+      consumer_destination_name: 'user.registered', // the consumer's own name of it
       messaging_consumer_group_name: 'notification_service',
     };
     for (const rule of [
@@ -240,9 +241,10 @@ describe.skipIf(!binary)('a real Prometheus scraping @baton/prometheus', () => {
       ['destination:in_process/user.registered', 'service:notification_service'],
       ['service:user_service', 'destination:in_process/user.registered'],
     ]);
-    // Grafana's node graph needs a unique id on every edge.
+    // Grafana's node graph needs a unique id on every edge: a consumer edge's has its group
+    // and its own destination name (two RabbitMQ queues of one group are two edges).
     expect(edges.map((e) => e.metric.id).sort()).toEqual([
-      'destination:in_process/user.registered -> service:notification_service -> notification_service',
+      'destination:in_process/user.registered -> service:notification_service -> notification_service -> user.registered',
       'service:user_service -> destination:in_process/user.registered',
     ]);
   });

@@ -1,10 +1,11 @@
 import { once } from 'node:events';
-import { type AmqplibOptions, traceChannel } from '@baton/amqplib';
+import { type AmqplibOptions, routingKeyTemplate, traceChannel } from '@baton/amqplib';
 import {
   getCorrelationId,
   METRIC_CONSUMED_MESSAGES,
   METRIC_CONSUMER_LAG,
   METRIC_OPERATION_DURATION,
+  METRIC_PROCESS_DURATION,
   METRIC_SENT_MESSAGES,
   METRIC_TIME_IN_QUEUE,
   withCorrelationId,
@@ -194,6 +195,77 @@ describe.skipIf(!url)('@baton/amqplib against RabbitMQ', () => {
     ]);
     const routed = spans(SpanKind.PRODUCER).filter((s) => !s.name.endsWith('.us'));
     expect(traces).toEqual(routed.map((s) => s.spanContext().traceId));
+  });
+
+  it("puts the producer's destination name on the consumer's metrics (the service map's join)", async () => {
+    const channel = traceChannel(await connection.createChannel(), options());
+    const ex = await exchange(channel, 'topic');
+    const q = await queue(channel);
+    await channel.bindQueue(q, ex, 'user.#');
+    await channel.consume(q, (msg) => msg && channel.ack(msg));
+    channel.publish(ex, 'user.created', Buffer.from('a'));
+    channel.publish(ex, 'user.deleted', Buffer.from('b'));
+    channel.sendToQueue(q, Buffer.from('c')); // the default exchange, by queue name
+    await waitFor(() => processesOf(q).length === 3, { message: 'three deliveries' });
+    const points = await telemetry.metricPoints();
+    const labelled = (name: string) =>
+      points
+        .filter((p) => p.name === name)
+        .map((p) => ({
+          destination: p.attributes['messaging.destination.name'],
+          published: p.attributes['baton.destination.published_name'],
+        }))
+        .sort((a, b) => String(a.destination).localeCompare(String(b.destination)));
+    const expected = [
+      { destination: q, published: q },
+      { destination: `${ex}:user.created:${q}`, published: `${ex}:user.created` },
+      { destination: `${ex}:user.deleted:${q}`, published: `${ex}:user.deleted` },
+    ].sort((a, b) => a.destination.localeCompare(b.destination));
+    for (const metric of [
+      METRIC_CONSUMED_MESSAGES,
+      METRIC_PROCESS_DURATION,
+      METRIC_TIME_IN_QUEUE,
+    ]) {
+      expect(labelled(metric), metric).toEqual(expected);
+    }
+    // Each published name is exactly the destination of the producer's own series.
+    const sent = points
+      .filter((p) => p.name === METRIC_SENT_MESSAGES)
+      .map((p) => p.attributes['messaging.destination.name'])
+      .sort();
+    expect(sent).toEqual(expected.map((e) => e.published).sort());
+    // Not on the producer's series, nor on settle durations.
+    for (const p of points.filter((p) => p.name !== METRIC_CONSUMED_MESSAGES)) {
+      if (p.name === METRIC_PROCESS_DURATION || p.name === METRIC_TIME_IN_QUEUE) continue;
+      expect(p.attributes['baton.destination.published_name'], p.name).toBeUndefined();
+    }
+  });
+
+  it('gives the published name in its templated form under routingKeyTemplate', async () => {
+    const channel = traceChannel(
+      await connection.createChannel(),
+      options({ destinationTemplate: routingKeyTemplate('user.{id}.created') }),
+    );
+    const ex = await exchange(channel, 'topic');
+    const q = await queue(channel);
+    await channel.bindQueue(q, ex, 'user.*.created');
+    await channel.consume(q, (msg) => msg && channel.ack(msg));
+    for (const id of ['17', '42', '99']) channel.publish(ex, `user.${id}.created`, Buffer.from(id));
+    await waitFor(() => processesOf(q).length === 3, { message: 'three deliveries' });
+    const points = await telemetry.metricPoints();
+    const consumed = points.filter((p) => p.name === METRIC_CONSUMED_MESSAGES);
+    // One series for all three ids: bounded by the template, as the producer's.
+    expect(consumed.map((p) => p.attributes)).toEqual([
+      expect.objectContaining({
+        'messaging.destination.template': `${ex}:user.{id}.created:${q}`,
+        'baton.destination.published_name': `${ex}:user.{id}.created`,
+      }),
+    ]);
+    expect(consumed[0]?.value).toBe(3);
+    const sent = points.filter((p) => p.name === METRIC_SENT_MESSAGES);
+    expect(sent.map((p) => p.attributes['messaging.destination.template'])).toEqual([
+      `${ex}:user.{id}.created`,
+    ]);
   });
 
   it('names a sendToQueue send after the queue, and counts the message get returns as consumed', async () => {

@@ -13,7 +13,7 @@ if (command.kind === 'usage-error') {
   );
   process.exit(2);
 }
-const { bus, walkthrough } = command;
+const { bus, walkthrough, keepRunning, metricsPort, metricsHost } = command;
 
 function print(run: DemoRun, how: string): void {
   console.log(
@@ -36,8 +36,19 @@ try {
     const { runWalkthrough } = await import('./walkthrough/index.js');
     await runWalkthrough(bus);
   } else {
-    const { runMultiProcessDemo } = await import('./multi-process.js');
-    print(await runMultiProcessDemo(bus), bus);
+    const { renderKeepRunning, runMultiProcessDemo, serveUntilInterrupted } = await import(
+      './multi-process.js'
+    );
+    const run = await runMultiProcessDemo(bus, {
+      keepRunning,
+      ...(metricsPort !== undefined && { metricsPort }),
+      ...(metricsHost !== undefined && { metricsHost }),
+    });
+    print(run, bus);
+    if (run.demo) {
+      console.log(renderKeepRunning(run.demo));
+      await serveUntilInterrupted(run.demo);
+    }
   }
   process.exit(0);
 } catch (error) {

@@ -24,6 +24,19 @@ export interface MultiProcessDemoOptions {
   spike?: boolean;
   /** Each service's readiness bound on a consumer's backlog. @defaultValue 1000 */
   maxLag?: number;
+  /**
+   * Fixed ops ports (`/metrics`, `/health`): user_service's; notification_service gets the
+   * next, audit_service the one after. @defaultValue free ports
+   */
+  metricsPort?: number;
+  /** The address the ops servers listen on. @defaultValue '127.0.0.1' */
+  metricsHost?: string;
+}
+
+/** The ops port of each service from a first port: user_service's, then +1, +2. */
+export function opsPortOf(service: ServiceName, metricsPort: number): number {
+  const order: readonly ServiceName[] = ['user_service', 'notification_service', 'audit_service'];
+  return metricsPort + order.indexOf(service);
 }
 
 /** The demo's three processes, running, and what the runner collects from them. */
@@ -74,6 +87,10 @@ export async function startMultiProcessDemo(
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
         BATON_DEMO_NAMESPACE: namespace,
         BATON_DEMO_MAX_LAG: String(options.maxLag ?? 1000),
+        ...(options.metricsHost !== undefined && { BATON_DEMO_OPS_HOST: options.metricsHost }),
+        ...(options.metricsPort !== undefined && {
+          BATON_DEMO_OPS_PORT: String(opsPortOf(service as ServiceName, options.metricsPort)),
+        }),
         ...(options.spike && { BATON_DEMO_SPIKE: '1' }),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -151,18 +168,25 @@ export async function startMultiProcessDemo(
 
 /**
  * The demo's requests through the three processes: what `npm run demo -- --bus <kind>`
- * prints, and each service's endpoints as they answered after the requests.
+ * prints, and each service's endpoints as they answered after the requests. The services
+ * are stopped, unless `keepRunning`: then the caller gets them, running, to stop.
  */
-export async function runMultiProcessDemo(kind: BrokerBusKind): Promise<DemoRun> {
-  const demo = await startMultiProcessDemo(kind);
+export async function runMultiProcessDemo(
+  kind: BrokerBusKind,
+  options: MultiProcessDemoOptions & { keepRunning?: boolean } = {},
+): Promise<DemoRun & { demo?: RunningDemo }> {
+  const { keepRunning, ...startOptions } = options;
+  const demo = await startMultiProcessDemo(kind, startOptions);
   const outcomes: RequestOutcome[] = [];
   let endpoints: DemoRun['endpoints'];
   try {
     for (const request of demoRequests()) outcomes.push(await demo.request(request));
     endpoints = await probeEndpoints(demo);
-  } finally {
+  } catch (error) {
     await demo.stop();
+    throw error;
   }
+  if (!keepRunning) await demo.stop();
   const serviceMetrics = demo.serviceMetrics();
   return {
     outcomes,
@@ -171,5 +195,63 @@ export async function runMultiProcessDemo(kind: BrokerBusKind): Promise<DemoRun>
     metricPoints: serviceMetrics.flatMap((s) => s.points),
     serviceMetrics,
     endpoints,
+    ...(keepRunning && { demo }),
   };
+}
+
+/**
+ * What `--keep-running` prints once the report is out: each service's endpoints, a
+ * Prometheus `file_sd` target list (observability/prometheus/targets/*.json), a request
+ * to make traffic, and how to stop.
+ */
+export function renderKeepRunning(demo: RunningDemo): string {
+  const targets = SERVICES.map((job) => ({
+    targets: [new URL(demo.opsUrls[job]).host],
+    labels: { job },
+  }));
+  return [
+    '',
+    `▶ the services keep running on ${demo.kind} (Ctrl-C stops them)`,
+    ...SERVICES.map(
+      (service) =>
+        `  ${service.padEnd(21)} ${demo.opsUrls[service]}/metrics  /health  /health/ready`,
+    ),
+    `  user_service API      POST ${demo.apiUrl}/users`,
+    '',
+    '  Prometheus file_sd targets (e.g. observability/prometheus/targets/services.json; from',
+    '  the Docker stack, write host.docker.internal for 127.0.0.1):',
+    `  ${JSON.stringify(targets)}`,
+    '',
+    '  traffic:',
+    `  curl -s -X POST ${demo.apiUrl}/users -H 'content-type: application/json' -d '{"name":"Ada","email":"ada@example.com"}'`,
+  ].join('\n');
+}
+
+/**
+ * Waits for SIGINT or SIGTERM (Ctrl-C), then stops the services (they flush their
+ * telemetry) and the receiver. A second Ctrl-C while they stop exits at once (130).
+ */
+export async function serveUntilInterrupted(
+  demo: RunningDemo,
+  say: (line: string) => void = (line) => console.log(line),
+): Promise<NodeJS.Signals> {
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const on = (received: NodeJS.Signals) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(received);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+  say(`\n${signal}: stopping the services (Ctrl-C again to quit at once)`);
+  const force = () => process.exit(130);
+  process.once('SIGINT', force);
+  try {
+    await demo.stop();
+  } finally {
+    process.off('SIGINT', force);
+  }
+  say('stopped.');
+  return signal;
 }

@@ -14,6 +14,8 @@ export interface OpsServerOptions {
   spike?: SmtpSpike;
   /** @defaultValue 0 (a free port) */
   port?: number;
+  /** The address to listen on. @defaultValue '127.0.0.1' (loopback only) */
+  host?: string;
 }
 
 /** A running ops server. */
@@ -65,7 +67,14 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
       json(res, 500, { error: error instanceof Error ? error.message : String(error) });
     }
   });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  // A port in use rejects (EADDRINUSE) rather than crashing the process.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const { port } = server.address() as AddressInfo;
   return {
     port,

@@ -142,29 +142,9 @@ export function renderMetrics(points: readonly MetricPoint[]): string {
   return lines.join('\n');
 }
 
-// RabbitMQ's consumer side names its destination `{exchange}:{routing key}:{queue}` and
-// its producer side `{exchange}:{routing key}` (semconv), so serviceMap's join on the name
-// would never meet them: the demo joins its consumers on the first two parts.
-// (@baton/prometheus's serviceMap and the baton_edge: rules do not do this yet.)
-function joinableOnRabbitMq(service: ServiceMetrics): ServiceMetrics {
-  return {
-    service: service.service,
-    points: service.points.map((point) => {
-      const name = point.attributes['messaging.destination.name'];
-      const parts = typeof name === 'string' ? name.split(':') : [];
-      if (point.attributes['messaging.system'] !== 'rabbitmq' || parts.length !== 3) return point;
-      const attributes = {
-        ...point.attributes,
-        'messaging.destination.name': `${parts[0]}:${parts[1]}`,
-      };
-      return { ...point, attributes };
-    }),
-  };
-}
-
 /** The service map from each service's metric points (@baton/prometheus's serviceMap). */
 export function renderServiceMap(services: readonly ServiceMetrics[]): string {
-  const map = formatServiceMap(serviceMap(services.map(joinableOnRabbitMq))).trimEnd();
+  const map = formatServiceMap(serviceMap(services)).trimEnd();
   return [
     '',
     bold(

@@ -47,9 +47,9 @@ const spike =
     : undefined;
 const bounds = {
   maxLag: Number(process.env.BATON_DEMO_MAX_LAG) || 1000,
-  // Redis consumers read at least every blockMs (1 s); AMQP and Kafka push, so an idle
-  // queue says nothing about them.
-  ...(kind === 'redis' && { maxPollAgeMs: 10_000 }),
+  // Redis consumers read at least every blockMs (1 s), Kafka consumers fetch at least
+  // every maxWaitTimeInMs (100 ms here); AMQP pushes, so an idle queue says nothing.
+  ...((kind === 'redis' || kind === 'kafka') && { maxPollAgeMs: 10_000 }),
 };
 
 try {
@@ -63,19 +63,29 @@ try {
     await startNotificationService({ bus, logger, tracer, ...(spike && { spike }) });
   else if (service === 'audit_service') await startAuditService({ bus, logger });
   else throw new Error(`unknown service "${service}"`);
+  // BATON_DEMO_OPS_PORT: a fixed port (--keep-running --metrics-port); else a free one.
+  // BATON_DEMO_OPS_HOST: the address to listen on (--metrics-host); else loopback.
+  const opsPort = Number(process.env.BATON_DEMO_OPS_PORT);
+  const opsHost = process.env.BATON_DEMO_OPS_HOST;
   const ops = await startOpsServer({
+    ...(Number.isInteger(opsPort) && opsPort > 0 && { port: opsPort }),
+    ...(opsHost && { host: opsHost }),
     metrics: prometheus,
     readiness: () => serviceReadiness(kind, bus.health(), bounds),
     ...(spike && { spike }),
   });
   logger.info({ bus: kind, ops_port: ops.port }, 'ready');
 
-  const stop = async () => {
-    await ops.close();
-    await bus.close();
-    await telemetry.shutdown(); // flushes spans and metrics to the runner
-    process.exit(0);
-  };
+  // Once: Ctrl-C in a terminal sends SIGINT to the runner and its services alike, and the
+  // runner then sends SIGTERM to those still up.
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await ops.close();
+      await bus.close();
+      await telemetry.shutdown(); // flushes spans and metrics to the runner
+      process.exit(0);
+    })());
   process.once('SIGTERM', () => void stop());
   process.once('SIGINT', () => void stop());
 } catch (error) {

@@ -11,7 +11,18 @@ describe('the demo command line', () => {
   it('lists the buses and the environment variables it reads under --help', () => {
     const { status, stdout } = runDemo('--help');
     expect(status).toBe(0);
-    for (const word of ['--bus', 'memory', 'redis', 'rabbitmq', 'kafka', '--walkthrough']) {
+    for (const word of [
+      '--bus',
+      'memory',
+      'redis',
+      'rabbitmq',
+      'kafka',
+      '--walkthrough',
+      '--keep-running',
+      '--metrics-port',
+      '--metrics-host',
+      'Ctrl-C',
+    ]) {
       expect(stdout).toContain(word);
     }
     for (const variable of [
@@ -33,16 +44,40 @@ describe('the demo command line', () => {
       ['--walkthrough'],
       /^demo: --walkthrough needs a broker bus: --bus redis, rabbitmq or kafka$/m,
     ],
-  ])('answers %j with a usage error and exit code 2, without a stack trace', (args, message) => {
-    const { status, stdout, stderr } = runDemo(...args);
-    expect(status).toBe(2);
-    expect(stdout).toBe('');
-    expect(stderr).toMatch(message);
-    expect(stderr).toMatch(
-      /^usage: npm run demo \[-- --bus memory\|redis\|rabbitmq\|kafka \[--walkthrough\]\]$/m,
-    );
-    expect(stderr).not.toMatch(/^\s+at /m);
-  });
+    [['--keep-running'], /^demo: --keep-running needs a broker bus \(the in-process demo/m],
+    [
+      ['--bus', 'redis', '--keep-running', '--walkthrough'],
+      /^demo: --keep-running and --walkthrough do not go together$/m,
+    ],
+    [
+      ['--bus', 'redis', '--metrics-port', '9464'],
+      /^demo: --metrics-port goes with --keep-running$/m,
+    ],
+    [
+      ['--bus', 'redis', '--metrics-host', '0.0.0.0'],
+      /^demo: --metrics-host goes with --keep-running$/m,
+    ],
+    [
+      ['--bus', 'redis', '--keep-running', '--metrics-host', 'example.com'],
+      /^demo: --metrics-host "example.com" is not an IP address/m,
+    ],
+    ...['0', '65534', '94x', '70000', '1e3', ''].map((port) => [
+      ['--bus', 'redis', '--keep-running', '--metrics-port', port],
+      new RegExp(`^demo: --metrics-port "${port}" is not a port from 1 to 65533`, 'm'),
+    ]),
+  ] as Array<[string[], RegExp]>)(
+    'answers %j with a usage error and exit code 2, without a stack trace',
+    (args, message) => {
+      const { status, stdout, stderr } = runDemo(...args);
+      expect(status).toBe(2);
+      expect(stdout).toBe('');
+      expect(stderr).toMatch(message);
+      expect(stderr).toMatch(
+        /^usage: npm run demo \[-- --bus memory\|redis\|rabbitmq\|kafka \[--walkthrough \| --keep-running \[--metrics-port N\] \[--metrics-host ADDR\]\]\]$/m,
+      );
+      expect(stderr).not.toMatch(/^\s+at /m);
+    },
+  );
 
   it('prints the traces, then the metrics summary, then the service map, with no infrastructure', () => {
     const { status, stdout } = runDemo();

@@ -183,6 +183,8 @@ export function describeDelivery(message: AmqpMessage, at: DeliveryContext): Mes
   const description: MessageDescription = {
     system: SYSTEM,
     destination: consumeDestination(fields.exchange, fields.routingKey, at.queue),
+    // The name its producer's metrics carry: the service map joins the two sides on it.
+    publishedDestination: publishDestination(fields.exchange, fields.routingKey),
     headers,
     message,
     attributes: deliveryAttributes(fields, headers),

@@ -2,6 +2,7 @@ import type { Attributes } from '@opentelemetry/api';
 import {
   ATTR_BATON_CORRELATION_ID,
   ATTR_BATON_DELIVERY_COUNT,
+  ATTR_BATON_DESTINATION_PUBLISHED_NAME,
   ATTR_MESSAGING_BATCH_MESSAGE_COUNT,
   ATTR_MESSAGING_CONSUMER_GROUP_NAME,
   ATTR_MESSAGING_DESTINATION_NAME,
@@ -37,7 +38,8 @@ export interface OperationAttributes {
   readonly operation: Attributes;
   /**
    * Message counters, `messaging.process.duration` and Baton's lag metrics: semconv lists
-   * no `messaging.operation.type` for those.
+   * no `messaging.operation.type` for those. A consumer's carry
+   * `baton.destination.published_name` when its adapter knows it.
    */
   readonly message: Attributes;
 }
@@ -47,6 +49,7 @@ function build(
   operationName: string,
   operationType: OperationType,
   template: string | undefined,
+  published: string | undefined,
   stability: SemconvStability,
 ): OperationAttributes {
   const common: Attributes = {
@@ -82,7 +85,11 @@ function build(
       [ATTR_MESSAGING_OPERATION_TYPE]: operationType,
       ...metricDestination,
     }),
-    message: freeze({ ...common, ...metricDestination }),
+    message: freeze({
+      ...common,
+      ...metricDestination,
+      ...(published !== undefined && { [ATTR_BATON_DESTINATION_PUBLISHED_NAME]: published }),
+    }),
   };
 }
 
@@ -91,6 +98,7 @@ interface CacheEntry {
   operationName: string;
   system: string;
   template: string | undefined;
+  published: string | undefined;
   partition: string | number | undefined;
   consumerGroup: string | undefined;
   serverAddress: string | undefined;
@@ -117,6 +125,7 @@ export class AttributeCache {
     operationName: string,
     operationType: OperationType,
     template: string | undefined,
+    published?: string,
   ): OperationAttributes {
     const entries = this.byDestination.get(description.destination);
     if (entries !== undefined) {
@@ -126,6 +135,7 @@ export class AttributeCache {
           entry.operationName === operationName &&
           entry.system === description.system &&
           entry.template === template &&
+          entry.published === published &&
           entry.partition === description.partition &&
           entry.consumerGroup === description.consumerGroup &&
           entry.serverAddress === description.serverAddress &&
@@ -135,7 +145,14 @@ export class AttributeCache {
         }
       }
     }
-    const attributes = build(description, operationName, operationType, template, this.stability);
+    const attributes = build(
+      description,
+      operationName,
+      operationType,
+      template,
+      published,
+      this.stability,
+    );
     if (this.size < MAX_CACHED) {
       this.size++;
       const entry: CacheEntry = {
@@ -143,6 +160,7 @@ export class AttributeCache {
         operationName,
         system: description.system,
         template,
+        published,
         partition: description.partition,
         consumerGroup: description.consumerGroup,
         serverAddress: description.serverAddress,

@@ -107,7 +107,27 @@ export class TelemetryRuntime {
       operationName,
       operationType,
       this.templateOf(description),
+      description.publishedDestination === undefined
+        ? undefined
+        : this.publishedNameOf(description.publishedDestination),
     );
+  }
+
+  /**
+   * `baton.destination.published_name`: the producer's name of the destination, with the
+   * `destinationTemplate` option applied as the producer applies it to its own.
+   */
+  private publishedNameOf(published: string): string | undefined {
+    if (typeof published !== 'string' || published === '') return undefined;
+    const template = this.options.destinationTemplate;
+    if (template === undefined) return published;
+    try {
+      const value = template(published);
+      return typeof value === 'string' && value.length > 0 ? value : published;
+    } catch (error) {
+      this.diagnostics.warnOnce('destinationTemplate', error);
+      return published;
+    }
   }
 
   /**

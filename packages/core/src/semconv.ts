@@ -29,6 +29,13 @@ export const ATTR_BATON_DELIVERY_COUNT = 'baton.message.delivery_count';
  * conversation id (AMQP `correlationId`).
  */
 export const ATTR_BATON_CORRELATION_ID = 'baton.correlation_id';
+/**
+ * Baton's own, on consumer metrics: the destination as its producer named it, where the bus
+ * names the consumer's side differently (RabbitMQ: `{exchange}:{routing key}` of a delivery
+ * from `{exchange}:{routing key}:{queue}`), its template when there is one. The service
+ * map joins producers and consumers on it.
+ */
+export const ATTR_BATON_DESTINATION_PUBLISHED_NAME = 'baton.destination.published_name';
 
 /** Reads `OTEL_SEMCONV_STABILITY_OPT_IN` (comma separated) for the `messaging` domain. */
 export function semconvStabilityFromEnv(

@@ -62,6 +62,12 @@ export interface MessageDescription {
   partition?: string | number;
   /** `messaging.consumer.group.name`. */
   consumerGroup?: string;
+  /**
+   * Consumer side: the destination as the producer named it, when the bus names the two
+   * sides differently (RabbitMQ). Core puts it, with the `destinationTemplate` option
+   * applied, on the consumer's metrics as `baton.destination.published_name`.
+   */
+  publishedDestination?: string;
   /** When the message was created, in ms since the epoch (the bus's native timestamp). */
   timestampMs?: number;
   /** How many times the message has been delivered, 1 for the first delivery. */

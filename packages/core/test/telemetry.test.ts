@@ -263,6 +263,40 @@ describe('MessagingTelemetry.publish / process', () => {
     expect(telemetry.spans().map((s) => s.name)).toEqual(['send user.{id}.created', 'send boom']);
   });
 
+  it("puts a consumer's published name on its message metrics only, templated, one set per name", async () => {
+    const baton = make({
+      destinationTemplate: (name: string) => {
+        if (name === 'x:boom') throw new Error('template bug');
+        return name.includes('.') ? name.replace(/user\.\d+\./, 'user.{id}.') : undefined;
+      },
+    });
+    vi.spyOn(diag, 'warn').mockImplementation(() => {});
+    // Same destination, two published names (RabbitMQ: `x:q` from routing key `q` or none).
+    for (const published of ['x:q', 'x', 'x:q', 'x:user.7.created', 'x:boom', '']) {
+      baton.process(
+        { system: 'test', destination: 'x:q', publishedDestination: published },
+        () => {},
+      );
+    }
+    baton.process({ system: 'test', destination: 'x:q' }, () => {});
+    const points = (await telemetry.metricPoints()).filter(
+      (p) => p.name === 'messaging.client.consumed.messages',
+    );
+    const byPublished = Object.fromEntries(
+      points.map((p) => [String(p.attributes['baton.destination.published_name']), p.value]),
+    );
+    expect(byPublished).toEqual({
+      'x:q': 2,
+      x: 1,
+      'x:user.{id}.created': 1,
+      'x:boom': 1, // the template threw: the name as it is
+      undefined: 2, // an empty name, and none
+    });
+    const spans = telemetry.spans();
+    for (const span of spans)
+      expect(span.attributes).not.toHaveProperty('baton.destination.published_name');
+  });
+
   it('makes a send CLIENT, linked, when the message keeps a creation context of its own', () => {
     const baton = make();
     const own = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';

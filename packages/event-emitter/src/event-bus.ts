@@ -1,4 +1,10 @@
-import { type HeaderCarrier, type MessageDescription, MessagingTelemetry } from '@baton/core';
+import {
+  type ConsumerHealth,
+  type HeaderCarrier,
+  HealthTracker,
+  type MessageDescription,
+  MessagingTelemetry,
+} from '@baton/core';
 import { warnDeprecated } from './deprecation.js';
 import type {
   DeliveryInfo,
@@ -20,6 +26,33 @@ interface Subscription {
   consumerGroup: string | undefined;
   /** The subscribing view's telemetry: process spans belong to the subscriber. */
   telemetry: MessagingTelemetry;
+  /** The view it was made through (its `healthOf` lists it). */
+  owner: object;
+  /** Deliveries queued for it and not yet handed to the handler. */
+  queued: number;
+  /** When a delivery last reached its handler, ms since the epoch. */
+  lastDeliveryAtMs: number | undefined;
+  /** Its handler's last failure, as text. */
+  lastError: string | undefined;
+}
+
+// Each bus view's health, for healthOf. Weak: a dropped view is not kept alive by it.
+const healthReaders = new WeakMap<object, () => ConsumerHealth[]>();
+
+/**
+ * The health of the subscriptions made through `bus` (an {@link EventBus} or one of its
+ * {@link EventBus.withOptions} views: each reports its own), for core's `checkReadiness`:
+ * one entry per event and consumer group. `running` and `connected` while subscribed (an
+ * in-process bus has no connection to lose; an unsubscribed handler drops out);
+ * `lastPollAtMs`: when a delivery last reached a handler; `lag`: deliveries queued and not
+ * yet handed to a handler; `lastError`: a handler's last failure. Empty for anything else.
+ *
+ * @example
+ * const readiness = checkReadiness(healthOf(bus), { maxLag: 10_000 });
+ */
+export function healthOf(bus: object): ConsumerHealth[] {
+  if (bus === null || typeof bus !== 'object') return [];
+  return healthReaders.get(bus)?.() ?? [];
 }
 
 /** State shared by a bus and its {@link EventBus.withOptions} views. */
@@ -57,6 +90,7 @@ export class EventBus<Events extends EventMap> {
         this.hub.errorListeners.add(options.onHandlerError);
       }
     }
+    healthReaders.set(this, () => this.health());
   }
 
   /**
@@ -86,6 +120,10 @@ export class EventBus<Events extends EventMap> {
       handler: handler as EventHandler<never>,
       consumerGroup: options.consumerGroup ?? options.name,
       telemetry: this.telemetry,
+      owner: this,
+      queued: 0,
+      lastDeliveryAtMs: undefined,
+      lastError: undefined,
     };
     this.hub.subscriptions.set(event, [...(this.hub.subscriptions.get(event) ?? []), subscription]);
     return () => {
@@ -147,6 +185,33 @@ export class EventBus<Events extends EventMap> {
     return this.hub.subscriptions.get(event)?.length ?? 0;
   }
 
+  // One entry per event and consumer group subscribed through this view.
+  private health(): ConsumerHealth[] {
+    const trackers = new Map<string, HealthTracker>();
+    for (const [event, subscriptions] of this.hub.subscriptions) {
+      for (const subscription of subscriptions) {
+        if (subscription.owner !== this) continue;
+        const { consumerGroup } = subscription;
+        const key = `${event}\u0000${consumerGroup ?? ''}`;
+        let tracker = trackers.get(key);
+        if (tracker === undefined) {
+          tracker = new HealthTracker(EVENT_EMITTER_SYSTEM, event, consumerGroup);
+          tracker.running = true;
+          tracker.connected = true;
+          tracker.lag = 0;
+          trackers.set(key, tracker);
+        }
+        tracker.lag = (tracker.lag ?? 0) + subscription.queued;
+        const at = subscription.lastDeliveryAtMs;
+        if (at !== undefined && (tracker.lastPollAtMs === undefined || at > tracker.lastPollAtMs)) {
+          tracker.lastPollAtMs = at;
+        }
+        tracker.lastError ??= subscription.lastError;
+      }
+    }
+    return [...trackers.values()].map((tracker) => tracker.snapshot());
+  }
+
   private dispatch(
     event: string,
     payload: unknown,
@@ -155,6 +220,7 @@ export class EventBus<Events extends EventMap> {
   ): void {
     for (const subscription of this.hub.subscriptions.get(event) ?? []) {
       this.hub.inFlight++;
+      subscription.queued++;
       setImmediate(() => this.deliver(event, payload, origin, publishedAt, subscription));
     }
   }
@@ -167,6 +233,8 @@ export class EventBus<Events extends EventMap> {
     publishedAt: number,
     subscription: Subscription,
   ): void {
+    subscription.queued--;
+    subscription.lastDeliveryAtMs = Date.now();
     const { consumerGroup } = subscription;
     const info: DeliveryInfo = { event, consumerGroup, subscriber: consumerGroup, publishedAt };
     const description: MessageDescription = {
@@ -209,6 +277,7 @@ export class EventBus<Events extends EventMap> {
     delivery: DeliveryInfo,
     error: unknown,
   ): void {
+    subscription.lastError = describeError(error);
     const listeners = this.hub.errorListeners;
     for (const listener of listeners) {
       try {
@@ -243,4 +312,13 @@ export function createEventBus<Events extends EventMap>(
   options?: EventBusOptions,
 ): EventBus<Events> {
   return new EventBus<Events>(options);
+}
+
+// A handler's failure as text for healthOf; whatever was thrown, this never throws.
+function describeError(error: unknown): string {
+  try {
+    return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  } catch {
+    return 'a handler failed';
+  }
 }

@@ -1,4 +1,4 @@
-export { createEventBus, EVENT_EMITTER_SYSTEM, EventBus } from './event-bus.js';
+export { createEventBus, EVENT_EMITTER_SYSTEM, EventBus, healthOf } from './event-bus.js';
 export type {
   DeliveryInfo,
   EventBusErrorInfo,

@@ -2,6 +2,7 @@ import { MessagingTelemetry, type Override, viewOf } from '@baton/core';
 import { clientCall } from './coexistence.js';
 import { CommitRecorder } from './commits.js';
 import { type Handling, traceEachBatch, traceEachMessage } from './handler.js';
+import { KafkaConsumerHealth, registerHealth } from './health.js';
 import { LagTracker } from './lag.js';
 import { resolveConsumerSettings } from './options.js';
 import { SCOPE } from './scope.js';
@@ -53,7 +54,8 @@ function learnConsumerGroup(
  * Offset commits record `messaging.client.operation.duration`. Every payload function
  * (`heartbeat`, `resolveOffset`, `commitOffsetsIfNecessary`, `isRunning`, `pause`, ...) is
  * the client's own, and handler errors reach kafkajs unchanged. `stop` and `disconnect`
- * also stop the lag gauge. The consumer itself is not modified.
+ * also stop the lag gauge. The consumer itself is not modified; {@link healthOf} reads its
+ * health.
  *
  * @example
  * const consumer = traceConsumer(kafka.consumer({ groupId: 'mailer' }));
@@ -74,6 +76,8 @@ export function traceConsumer<C extends KafkaConsumerLike>(
   const group = () => consumerGroup;
   const lag = new LagTracker(telemetry, settings, group);
   const commits = new CommitRecorder(telemetry, group);
+  const health = new KafkaConsumerHealth(group, (topic) => lag.lagOf(topic));
+  health.listen(consumer, telemetry);
   const handling: Handling = {
     telemetry,
     messageKeyAttribute: settings.messageKeyAttribute,
@@ -93,12 +97,20 @@ export function traceConsumer<C extends KafkaConsumerLike>(
         }
         lag.start(consumer);
         commits.start(consumer);
+        health.ran();
       } catch (error) {
         telemetry.diagnostics.warnOnce('run telemetry', error);
       }
       return run.call(owner, traced, ...rest);
     },
   };
+  const subscribe = (consumer as { subscribe?: unknown }).subscribe;
+  if (typeof subscribe === 'function') {
+    overrides.subscribe = (subscription?: unknown, ...rest: unknown[]) => {
+      health.subscribed(subscription);
+      return subscribe.call(consumer, subscription, ...rest);
+    };
+  }
   if (typeof consumer.commitOffsets === 'function') {
     overrides.commitOffsets = commits.commitOffsets(consumer);
   }
@@ -111,8 +123,11 @@ export function traceConsumer<C extends KafkaConsumerLike>(
       } finally {
         lag.stop();
         commits.stop();
+        health.stopped(name === 'disconnect');
       }
     };
   }
-  return viewOf(consumer, overrides);
+  const view = viewOf(consumer, overrides);
+  registerHealth(view, health);
+  return view;
 }

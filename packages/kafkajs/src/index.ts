@@ -9,6 +9,7 @@ export {
 } from './describe.js';
 export { kafkaErrorType } from './error-type.js';
 export { traceHandler } from './handler.js';
+export { healthOf } from './health.js';
 export { DEFAULT_KAFKA_CONSUMER_OPTIONS, DEFAULT_KAFKA_OPTIONS } from './options.js';
 export { traceProducer } from './producer.js';
 export type {

@@ -23,6 +23,8 @@ interface BatchProcessPayload {
 export class LagTracker {
   private readonly latest = new Map<string, LagSample>();
   private readonly topics = new Set<string>();
+  /** The latest reading reported, summed per topic (for `healthOf`). */
+  private readonly reported = new Map<string, number>();
   private monitor: LagMonitor | undefined;
   private removers: Array<() => void> = [];
 
@@ -65,7 +67,7 @@ export class LagTracker {
     this.listen(consumer);
     this.monitor = startLagMonitor(this.telemetry, {
       system: KAFKA_SYSTEM,
-      read: () => this.read(),
+      read: async () => this.remember(await this.read()),
       intervalMs: this.settings.lagIntervalMs,
     });
   }
@@ -76,6 +78,20 @@ export class LagTracker {
     this.monitor = undefined;
     for (const remove of this.removers) remove();
     this.removers = [];
+  }
+
+  /** The topic's latest reported lag, summed over its partitions; undefined before one. */
+  lagOf(topic: string): number | undefined {
+    return this.reported.get(topic);
+  }
+
+  private remember(samples: LagSample[]): LagSample[] {
+    this.reported.clear();
+    for (const { destination, value } of samples) {
+      if (this.reported.size >= MAX_TOPICS && !this.reported.has(destination)) continue;
+      this.reported.set(destination, (this.reported.get(destination) ?? 0) + value);
+    }
+    return samples;
   }
 
   /** Reads once now (tests, shutdown). */

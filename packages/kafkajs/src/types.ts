@@ -78,8 +78,8 @@ export interface KafkaTopicPartitionOffsetLike {
 }
 
 /**
- * A consumer (kafkajs `Consumer`). `on` / `events` are used for lag, the consumer group and
- * offset commits when present.
+ * A consumer (kafkajs `Consumer`). `on` / `events` are used for lag, the consumer group,
+ * offset commits and `healthOf` when present.
  */
 export interface KafkaConsumerLike {
   run(config?: KafkaRunConfigLike): Promise<void>;
@@ -92,12 +92,18 @@ export interface KafkaConsumerLike {
     readonly GROUP_JOIN?: string;
     readonly COMMIT_OFFSETS?: string;
     readonly REQUEST?: string;
+    readonly CONNECT?: string;
+    readonly DISCONNECT?: string;
+    readonly STOP?: string;
+    readonly CRASH?: string;
+    readonly FETCH?: string;
   };
 }
 
 /**
  * A kafkajs instrumentation event: Baton reads `GROUP_JOIN`, `END_BATCH_PROCESS`,
- * `COMMIT_OFFSETS` and `REQUEST`.
+ * `COMMIT_OFFSETS` and `REQUEST`, and for `healthOf` `CONNECT`, `DISCONNECT`, `STOP`,
+ * `CRASH` and `FETCH`.
  */
 export interface KafkaInstrumentationEventLike {
   payload?: unknown;

@@ -2,7 +2,7 @@ import { createTestTelemetry, type TestTelemetry } from '@baton/testing';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { traceConsumer, traceProducer } from '../src/index.js';
+import { healthOf, traceConsumer, traceProducer } from '../src/index.js';
 
 // The real kafkajs objects, never connected (no network): the traced views keep the
 // client's own members working and pass its errors through unchanged.
@@ -36,5 +36,14 @@ describe('traced views of real kafkajs clients', () => {
     const remove = consumer.on(consumer.events.GROUP_JOIN, () => {});
     expect(typeof remove).toBe('function');
     remove();
+  });
+
+  it('has the instrumentation events healthOf listens to', () => {
+    const bare = kafka.consumer({ groupId: 'g' });
+    for (const name of ['CONNECT', 'DISCONNECT', 'STOP', 'CRASH', 'FETCH', 'GROUP_JOIN'] as const) {
+      expect(bare.events[name]).toMatch(/^consumer\./);
+    }
+    const consumer = traceConsumer(bare);
+    expect(healthOf(consumer)).toEqual([]); // not subscribed, not run
   });
 });

@@ -92,6 +92,7 @@ export const LABEL_OF_ATTRIBUTE: Readonly<Record<string, string>> = {
   'messaging.destination.template': 'messaging_destination_template',
   'messaging.destination.partition.id': 'messaging_destination_partition_id',
   'messaging.consumer.group.name': 'messaging_consumer_group_name',
+  'baton.destination.published_name': 'baton_destination_published_name',
   'error.type': 'error_type',
   'server.address': 'server_address',
   'server.port': 'server_port',

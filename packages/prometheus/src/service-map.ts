@@ -1,4 +1,5 @@
 import {
+  ATTR_BATON_DESTINATION_PUBLISHED_NAME,
   METRIC_CONSUMED_MESSAGES,
   METRIC_PROCESS_DURATION,
   METRIC_SENT_MESSAGES,
@@ -22,6 +23,8 @@ interface ProducerHalf {
 interface ConsumerHalf {
   service: string;
   group: string | undefined;
+  /** The consumer's own name of the destination (RabbitMQ: with the queue). */
+  own: string;
   consumed: number;
   failed: number;
   process: MergedHistogram;
@@ -46,7 +49,10 @@ const text = (value: unknown): string | undefined =>
 /**
  * The service dependency map from metrics alone, as the `baton_edge:` recording rules
  * compute it in Prometheus: every service's sends to a destination joined, on the
- * destination, with every service's consumption from it. One edge per (producer service,
+ * destination, with every service's consumption from it. The destination is its template
+ * where the metrics carry one; a consumer's is the name its producers used
+ * (`baton.destination.published_name`, RabbitMQ) where it carries that, its own name
+ * then kept as the edge's `consumerDestination`. One edge per (producer service,
  * destination, consumer service and group). A destination that only one side reports gives
  * an edge with the other side `undefined`.
  *
@@ -99,10 +105,16 @@ function addPoint(destinations: Map<string, Destination>, service: string, point
   if (role === undefined) return;
   const attributes = point.attributes;
   const system = text(attributes['messaging.system'] ?? attributes['messaging.system.name']);
-  const name = text(
-    attributes['messaging.destination.name'] ?? attributes['messaging.destination.template'],
+  // The template where the metrics carry one (semconv: instead of the name).
+  const own = text(
+    attributes['messaging.destination.template'] ?? attributes['messaging.destination.name'],
   );
-  if (system === undefined || name === undefined) return;
+  // A consumer joins on the name its producers used, where its adapter reports it (RabbitMQ
+  // consumers read from `{exchange}:{routing key}:{queue}`, sent to `{exchange}:{routing key}`).
+  const published =
+    role === 'consumer' ? text(attributes[ATTR_BATON_DESTINATION_PUBLISHED_NAME]) : undefined;
+  const name = published || own;
+  if (system === undefined || name === undefined || own === undefined) return;
   const key = `${system}\u0000${name}`;
   let destination = destinations.get(key);
   if (destination === undefined) {
@@ -121,12 +133,13 @@ function addPoint(destinations: Map<string, Destination>, service: string, point
     return;
   }
   const group = text(attributes['messaging.consumer.group.name']);
-  const consumerKey = `${service}\u0000${group ?? ''}`;
+  const consumerKey = `${service}\u0000${group ?? ''}\u0000${own}`;
   let half = destination.consumers.get(consumerKey);
   if (half === undefined) {
     half = {
       service,
       group,
+      own,
       consumed: 0,
       failed: 0,
       process: { boundaries: undefined, counts: [] },
@@ -182,6 +195,8 @@ function edgeOf(
     destination: destination.destination,
     ...(consumer && { consumer: consumer.service }),
     ...(consumer?.group !== undefined && { consumerGroup: consumer.group }),
+    ...(consumer !== undefined &&
+      consumer.own !== destination.destination && { consumerDestination: consumer.own }),
     sent: producer?.sent ?? 0,
     sendFailed: producer?.sendFailed ?? 0,
     consumed: consumer?.consumed ?? 0,
@@ -202,6 +217,7 @@ function compareEdges(a: ServiceMapEdge, b: ServiceMapEdge): number {
     e.producer ?? '',
     e.consumer ?? '',
     e.consumerGroup ?? '',
+    e.consumerDestination ?? '',
   ];
   const [x, y] = [keys(a), keys(b)];
   for (let i = 0; i < x.length; i++) {

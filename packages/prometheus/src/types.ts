@@ -110,11 +110,19 @@ export interface ServiceMapEdge {
   readonly producer?: string;
   /** `messaging.system` (or `messaging.system.name`). */
   readonly system: string;
-  /** The destination (or its template, when metrics carry one). */
+  /**
+   * The destination as its producers name it (its template, when metrics carry one); a
+   * RabbitMQ consumer's `baton.destination.published_name` joins it.
+   */
   readonly destination: string;
   /** The service that consumed from the destination; undefined when none reported it. */
   readonly consumer?: string;
   readonly consumerGroup?: string;
+  /**
+   * The consumer's own name of the destination, when it differs from `destination` (the
+   * producers' name): RabbitMQ's `{exchange}:{routing key}:{queue}`.
+   */
+  readonly consumerDestination?: string;
   /** Messages the producer sent to the destination, failed sends included. */
   readonly sent: number;
   readonly sendFailed: number;

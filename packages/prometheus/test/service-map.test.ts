@@ -118,6 +118,86 @@ describe('serviceMap', () => {
     expect(edge).not.toHaveProperty('producer');
   });
 
+  // The promtool case "RabbitMQ service-map halves meet on the published name, templates
+  // preferred", ten minutes of it as cumulative points.
+  it("joins RabbitMQ consumers on their producers' name, and templated destinations on the template", () => {
+    const rabbit = (extra: Record<string, string>) => ({
+      'messaging.system': 'rabbitmq',
+      ...extra,
+    });
+    const edges = serviceMap([
+      {
+        service: 'user_service',
+        points: [
+          {
+            name: 'messaging.client.sent.messages',
+            attributes: rabbit({ 'messaging.destination.name': 'users:user.registered' }),
+            value: 6000,
+          },
+          {
+            name: 'messaging.client.sent.messages',
+            attributes: rabbit({ 'messaging.destination.template': 'users:user.{id}.deleted' }),
+            value: 3000,
+          },
+        ],
+      },
+      {
+        service: 'notification_service',
+        points: [
+          {
+            name: 'messaging.client.consumed.messages',
+            attributes: rabbit({
+              'messaging.destination.name': 'users:user.registered:notifications',
+              'baton.destination.published_name': 'users:user.registered',
+            }),
+            value: 6000,
+          },
+          {
+            name: 'messaging.client.consumed.messages',
+            attributes: rabbit({
+              'messaging.destination.name': 'users:user.registered:notifications',
+              'baton.destination.published_name': 'users:user.registered',
+              'error.type': 'SmtpError',
+            }),
+            value: 600,
+          },
+        ],
+      },
+      {
+        service: 'audit_service',
+        points: [
+          {
+            name: 'messaging.client.consumed.messages',
+            attributes: rabbit({
+              'messaging.destination.template': 'users:user.{id}.deleted:audit',
+              'baton.destination.published_name': 'users:user.{id}.deleted',
+            }),
+            value: 3000,
+          },
+        ],
+      },
+    ]);
+    expect(
+      edges.map((e) => [e.producer, e.destination, e.consumer, e.consumerDestination, e.consumed]),
+    ).toEqual([
+      [
+        'user_service',
+        'users:user.{id}.deleted',
+        'audit_service',
+        'users:user.{id}.deleted:audit',
+        3000,
+      ],
+      [
+        'user_service',
+        'users:user.registered',
+        'notification_service',
+        'users:user.registered:notifications',
+        6600,
+      ],
+    ]);
+    expect(edges[1]?.errorRatio).toBeCloseTo(600 / 6600);
+  });
+
   it('finds the edge in the points of two services that an SDK recorded', async () => {
     const user = createTestTelemetry();
     const notification = createTestTelemetry();

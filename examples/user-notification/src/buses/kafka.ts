@@ -1,4 +1,4 @@
-import { traceConsumer, traceProducer } from '@baton/kafkajs';
+import { healthOf, traceConsumer, traceProducer } from '@baton/kafkajs';
 import { isReachable } from '@baton/testing';
 import { type Consumer, Kafka, type LogEntry, logLevel, Partitioners } from 'kafkajs';
 import type { BusFactoryOptions, DemoBus, Payload } from '../bus.js';
@@ -98,15 +98,12 @@ export async function createKafkaBus(options: BusFactoryOptions): Promise<DemoBu
       await rawProducer.disconnect();
       await admin.disconnect();
     },
-    // @baton/kafkajs has no healthOf yet: the producer's connection is known (kafkajs's
-    // CONNECT / DISCONNECT events), the consumers' health is not, and readiness says so.
+    // The producer's connection from kafkajs's CONNECT / DISCONNECT events; each
+    // consumer's from @baton/kafkajs's healthOf (running, connected, last fetch, lag).
     health: () => ({
       connected,
       ...(!connected && { connectionError: 'the producer is disconnected' }),
-      consumers: [],
-      unchecked: [...groupsInUse].map(
-        (group) => `kafka consumer group ${group}: @baton/kafkajs has no healthOf yet`,
-      ),
+      consumers: consumers.flatMap((consumer) => healthOf(consumer)),
     }),
   };
 }

@@ -77,9 +77,18 @@ export class FakeConsumer extends FakeEventEmitter {
     this.maxBatchSize = config.maxBatchSize ?? 50;
   }
 
-  async connect(): Promise<void> {}
-  async subscribe({ topics }: { topics: string[]; fromBeginning?: boolean }): Promise<void> {
-    this.subscribed.push(...topics);
+  async connect(): Promise<void> {
+    this.emit(CONSUMER_EVENTS.CONNECT, null);
+  }
+  async subscribe({
+    topics,
+    topic,
+  }: {
+    topics?: string[];
+    topic?: string;
+    fromBeginning?: boolean;
+  }): Promise<void> {
+    this.subscribed.push(...(topics ?? (topic === undefined ? [] : [topic])));
   }
 
   async run(config: FakeRunConfig = {}): Promise<void> {
@@ -90,12 +99,15 @@ export class FakeConsumer extends FakeEventEmitter {
   }
 
   async stop(): Promise<void> {
+    const wasRunning = this.running;
     this.running = false;
     await this.loop;
+    if (wasRunning) this.emit(CONSUMER_EVENTS.STOP, null);
   }
 
   async disconnect(): Promise<void> {
     await this.stop();
+    this.emit(CONSUMER_EVENTS.DISCONNECT, null);
   }
 
   /** kafkajs `consumer.commitOffsets`: validates, then commits unless the consumer stopped. */
@@ -145,6 +157,9 @@ export class FakeConsumer extends FakeEventEmitter {
           }
           this.crashes.push(error);
           const restart = !((error as { retriable?: unknown })?.retriable === false);
+          // kafkajs's onCrash disconnects first (STOP, DISCONNECT), then emits CRASH.
+          this.emit(CONSUMER_EVENTS.STOP, null);
+          this.emit(CONSUMER_EVENTS.DISCONNECT, null);
           this.emit(CONSUMER_EVENTS.CRASH, { error, groupId: this.groupId, restart });
           if (!restart) {
             this.running = false;
@@ -152,6 +167,10 @@ export class FakeConsumer extends FakeEventEmitter {
           }
           bump(group); // a restarted kafkajs consumer leaves the group and joins again
           await sleep(this.kafka.retryBackoffMs); // kafkajs's retry backoff
+          // The restart connects again, unless the broker is still gone.
+          if (this.running && this.kafka.faults.brokerDown === undefined) {
+            this.emit(CONSUMER_EVENTS.CONNECT, null);
+          }
         }
       }
     } finally {
@@ -200,9 +219,11 @@ export class FakeConsumer extends FakeEventEmitter {
         await this.join(group);
         continue;
       }
+      this.emit(CONSUMER_EVENTS.FETCH_START, { nodeId: 1 });
       const fault = this.kafka.faults.fetch.shift() ?? this.kafka.faults.brokerDown;
       if (fault !== undefined) throw fault;
       this.emitRequest('Fetch', LEADER);
+      this.emit(CONSUMER_EVENTS.FETCH, { numberOfBatches: 0, duration: 0, nodeId: 1 });
       let worked = false;
       for (const { topic, partition } of this.assignment) {
         if (!this.running || this.stale(group)) break;

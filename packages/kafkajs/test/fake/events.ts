@@ -9,6 +9,11 @@ export const CONSUMER_EVENTS = Object.freeze({
   CRASH: 'consumer.crash',
   REBALANCING: 'consumer.rebalancing',
   REQUEST: 'consumer.network.request',
+  CONNECT: 'consumer.connect',
+  DISCONNECT: 'consumer.disconnect',
+  STOP: 'consumer.stop',
+  FETCH_START: 'consumer.fetch_start',
+  FETCH: 'consumer.fetch',
 });
 
 const API_KEYS: Record<string, number> = { Fetch: 1, OffsetCommit: 8, Heartbeat: 12 };

@@ -284,6 +284,12 @@ export interface MetricSpec {
   optional: readonly string[];
 }
 
+/**
+ * Baton's own metric attribute on a consumer's message metrics where the bus names the
+ * consumer's destination differently from the producer's (RabbitMQ).
+ */
+export const PUBLISHED_NAME = 'baton.destination.published_name';
+
 /** Semconv bucket advice for messaging durations, in seconds. */
 export const DURATION_BUCKETS = [
   0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
@@ -311,9 +317,10 @@ export const METRICS: readonly MetricSpec[] = [
     instrument: 'counter',
     unit: '{message}',
     source: 'semconv',
-    description: 'Messages delivered to the application (AMQP `get` included).',
+    description:
+      'Messages delivered to the application (AMQP `get` included). On RabbitMQ also `baton.destination.published_name`: the `{exchange}:{routing key}` its producer sent to (its template with `destinationTemplate`), which the service map joins on.',
     required: ['messaging.operation.name'],
-    optional: [...MESSAGE_OPTIONAL, 'messaging.consumer.group.name'],
+    optional: [...MESSAGE_OPTIONAL, 'messaging.consumer.group.name', PUBLISHED_NAME],
   },
   {
     name: 'messaging.client.operation.duration',
@@ -331,7 +338,7 @@ export const METRICS: readonly MetricSpec[] = [
     source: 'semconv',
     description: 'Handler duration, per message or per batch.',
     required: ['messaging.operation.name'],
-    optional: [...MESSAGE_OPTIONAL, 'messaging.consumer.group.name'],
+    optional: [...MESSAGE_OPTIONAL, 'messaging.consumer.group.name', PUBLISHED_NAME],
   },
   {
     name: 'baton.consumer.time_in_queue',
@@ -346,6 +353,7 @@ export const METRICS: readonly MetricSpec[] = [
       'messaging.consumer.group.name',
       'server.address',
       'server.port',
+      PUBLISHED_NAME,
     ],
   },
   {
