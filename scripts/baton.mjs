@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// One entry point for `npm run demo`, `npm test`, `npm run smoke` and `npm run bench` on a
+// One entry point for `npm run demo`, `npm test`, `npm run smoke`, `npm run matrix` and
+// `npm run bench` on a
 // fresh clone.
 // It needs only Node and npm: it provisions a supported Node (22+) when the one running
 // it is older, a pinned pnpm, installs the workspace and builds it, then runs the task.
@@ -162,7 +163,10 @@ switch (task) {
   case 'smoke':
     process.exit(run(process.execPath, [join(root, 'smoke', 'run.mjs'), ...taskArgs]));
     break;
+  case 'matrix':
+    process.exit(run(process.execPath, [join(root, 'matrix', 'run.mjs'), ...taskArgs]));
+    break;
   default:
-    log(`unknown task "${task}": use demo, test, smoke, docs or bench`);
+    log(`unknown task "${task}": use demo, test, smoke, matrix, docs or bench`);
     process.exit(2);
 }
