@@ -33,11 +33,13 @@ export const ROWS = [
       amqplib: '0.10.0',
       pino: '9.0.0',
       kafkajs: '2.2.4',
+      // @baton/testing's optional peer (its conformance suite), at its floor.
+      vitest: '3.2.4',
     },
   },
   {
     name: 'amqplib-1',
-    title: 'amqplib 1.x, with the newest releases of ioredis 5, pino 9 and the SDK 2.x line',
+    title: 'amqplib 1.x, with the newest releases of ioredis 5, pino 9, vitest 4 and SDK 2.x',
     node: '24.21.0',
     versions: {
       '@opentelemetry/api': '1.9.1',
@@ -49,6 +51,7 @@ export const ROWS = [
       amqplib: '1.2.0',
       pino: '9.14.0',
       kafkajs: '2.2.4',
+      vitest: '4.1.12',
     },
   },
 ];

@@ -90,6 +90,11 @@ const LEFT_OUT = {
   'packages/testing/test/readme-contract.test.ts': 'reads the repository README',
 };
 
+// Each row's pinned versions, plus vitest (it runs the tests, and it is @baton/testing's
+// optional peer): the workspace's unless the row pins one.
+const vitestVersion = installedVersion(root, 'vitest');
+const pinned = (row) => ({ ...row.versions, vitest: row.versions.vitest ?? vitestVersion });
+
 const args = process.argv.slice(2);
 const keep = args.includes('--keep');
 if (args.includes('--list')) {
@@ -106,7 +111,7 @@ if (rows.length === 0 || (rows.length !== wanted.length && wanted.length)) {
 }
 
 function describe(row, resolved) {
-  const versions = Object.entries(row.versions).map(
+  const versions = Object.entries(pinned(row)).map(
     ([name, version]) => `${name.replace('@opentelemetry/', '')} ${resolved?.[name] ?? version}`,
   );
   return [`Node ${resolved?.node ?? row.node}`, ...versions].join(', ');
@@ -282,7 +287,6 @@ if (!pack.ok) {
   console.log(`matrix: pnpm pack of every publishable package FAILED\n${indent(pack.output)}`);
   process.exit(1);
 }
-const vitestVersion = installedVersion(root, 'vitest');
 const results = []; // { row, status: 'passed' | 'FAILED', line }
 
 for (const row of rows) {
@@ -308,9 +312,7 @@ for (const row of rows) {
   // (Baton's too) against it.
   const env = { ...process.env, PATH: `${dirname(node)}:${process.env.PATH}` };
   writeProjectManifest(dir, `baton-matrix-${row.name}`, pack.packages);
-  const specs = Object.entries({ ...row.versions, vitest: vitestVersion }).map(
-    ([name, version]) => `${name}@${version}`,
-  );
+  const specs = Object.entries(pinned(row)).map(([name, version]) => `${name}@${version}`);
   const install = exec(
     'npm',
     [
@@ -335,7 +337,7 @@ for (const row of rows) {
   // What the row really runs: the Node and every pinned package as installed.
   const resolved = { node: exec(node, ['-p', 'process.versions.node'], dir).stdout.trim() };
   if (resolved.node !== row.node) problems.push(`Node is ${resolved.node}, not ${row.node}`);
-  for (const [name, version] of Object.entries(row.versions)) {
+  for (const [name, version] of Object.entries(pinned(row))) {
     resolved[name] = installedVersion(dir, name) ?? 'missing';
     if (resolved[name] !== version)
       problems.push(`${name} resolved to ${resolved[name]}, not ${version}`);
@@ -382,10 +384,10 @@ for (const row of rows) {
   try {
     const report = JSON.parse(readFileSync(resultsFile, 'utf8'));
     counts = {
+      files: report.testResults.length,
       passed: report.numPassedTests,
       failed: report.numFailedTests,
       skipped: report.numPendingTests + report.numTodoTests,
-      files: report.numTotalTestSuites,
       failures: report.testResults.flatMap((file) =>
         file.assertionResults
           .filter((t) => t.status === 'failed')
@@ -412,7 +414,7 @@ for (const row of rows) {
     fail(`vitest did not report (${seconds} s)`);
     continue;
   }
-  const summary = `${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped (${seconds} s)`;
+  const summary = `${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped in ${counts.files} test files, ${leftOut.length} left out (${seconds} s)`;
   if (!vitest.ok || counts.failed > 0 || counts.failures.length > 0 || counts.passed === 0) {
     console.log(indent(counts.failures.length ? counts.failures.join('\n') : vitest.output));
     fail(summary);
