@@ -295,8 +295,9 @@ for (const row of rows) {
   mkdirSync(dir);
   console.log(`\n== matrix [${row.name}] ${row.title} ==`);
   const problems = [];
+  let resolved; // what the row installed, once known
   const fail = (line) => {
-    const text = `matrix [${row.name}] ${describe(row)}: FAILED (${line})`;
+    const text = `matrix [${row.name}] ${describe(row, resolved)}: FAILED (${line})`;
     results.push({ row, status: 'FAILED', line: text });
     console.log(text);
   };
@@ -335,7 +336,7 @@ for (const row of rows) {
   }
 
   // What the row really runs: the Node and every pinned package as installed.
-  const resolved = { node: exec(node, ['-p', 'process.versions.node'], dir).stdout.trim() };
+  resolved = { node: exec(node, ['-p', 'process.versions.node'], dir).stdout.trim() };
   if (resolved.node !== row.node) problems.push(`Node is ${resolved.node}, not ${row.node}`);
   for (const [name, version] of Object.entries(pinned(row))) {
     resolved[name] = installedVersion(dir, name) ?? 'missing';
@@ -385,6 +386,7 @@ for (const row of rows) {
     const report = JSON.parse(readFileSync(resultsFile, 'utf8'));
     counts = {
       files: report.testResults.length,
+      brokenFiles: 0,
       passed: report.numPassedTests,
       failed: report.numFailedTests,
       skipped: report.numPendingTests + report.numTodoTests,
@@ -400,6 +402,7 @@ for (const row of rows) {
     // A file that fails to load has no tests in it: vitest marks the file failed.
     for (const file of report.testResults) {
       if (file.status === 'failed' && file.assertionResults.length === 0) {
+        counts.brokenFiles += 1;
         counts.failures.push(
           `${file.name.replace(`${dir}/`, '')}: ${(file.message ?? '').split('\n')[0]}`,
         );
@@ -414,7 +417,8 @@ for (const row of rows) {
     fail(`vitest did not report (${seconds} s)`);
     continue;
   }
-  const summary = `${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped in ${counts.files} test files, ${leftOut.length} left out (${seconds} s)`;
+  const broken = counts.brokenFiles ? `, ${counts.brokenFiles} test files failed to load` : '';
+  const summary = `${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped in ${counts.files} test files${broken}, ${leftOut.length} left out (${seconds} s)`;
   if (!vitest.ok || counts.failed > 0 || counts.failures.length > 0 || counts.passed === 0) {
     console.log(indent(counts.failures.length ? counts.failures.join('\n') : vitest.output));
     fail(summary);
