@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// One entry point for `npm run demo`, `npm test`, `npm run smoke` and `npm run bench` on a
-// fresh clone.
-// It needs only Node and npm: it provisions a supported Node (22+) when the one running
-// it is older, a pinned pnpm, installs the workspace and builds it, then runs the task.
+// One entry point for `npm run demo`, `npm test`, `npm run smoke`, `npm run matrix` and
+// `npm run bench` on a fresh clone.
+// It needs only Node and npm: it provisions Node 24 when the one running it is not 22.15+
+// or 24, a pinned pnpm, installs the workspace and builds it, then runs the task.
 // Written in plain ESM that Node 18+ can run, because it may start under an old Node.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -35,7 +35,7 @@ function runOrExit(command, args, options) {
 
 function nodeIsSupported(version) {
   const [major, minor] = version.split('.').map(Number);
-  return major >= 24 || (major === 22 && minor >= 12) || major === 23;
+  return major >= 24 || (major === 22 && minor >= 15);
 }
 
 function npmInstallTool(prefix, spec) {
@@ -58,7 +58,7 @@ function npmInstallTool(prefix, spec) {
 if (!nodeIsSupported(process.versions.node)) {
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     log(
-      `Node ${process.versions.node} is too old; Baton needs Node 22.12+ or 24. Install one and retry.`,
+      `Node ${process.versions.node} is too old; Baton needs Node 22.15+ or 24. Install one and retry.`,
     );
     process.exit(1);
   }
@@ -162,7 +162,10 @@ switch (task) {
   case 'smoke':
     process.exit(run(process.execPath, [join(root, 'smoke', 'run.mjs'), ...taskArgs]));
     break;
+  case 'matrix':
+    process.exit(run(process.execPath, [join(root, 'matrix', 'run.mjs'), ...taskArgs]));
+    break;
   default:
-    log(`unknown task "${task}": use demo, test, smoke, docs or bench`);
+    log(`unknown task "${task}": use demo, test, smoke, matrix, docs or bench`);
     process.exit(2);
 }

@@ -13,20 +13,11 @@
 // Each step prints what it did; a failed step prints the tool's own output. The last line
 // counts the steps: "smoke: N passed, N failed, N skipped". Exit code 1 when any failed.
 // `node smoke/run.mjs otel-1.10 --keep` runs one line and keeps its directory.
-import { spawnSync } from 'node:child_process';
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { exec, packWorkspace, writeProjectManifest } from '../scripts/tarballs.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -106,45 +97,18 @@ function record(line, step, status, detail = '') {
   return status === 'ok';
 }
 
-function exec(command, commandArgs, cwd, env = process.env) {
-  const started = Date.now();
-  const result = spawnSync(command, commandArgs, { cwd, env, encoding: 'utf8' });
-  const output = `${result.stdout ?? ''}${result.stderr ?? ''}${result.error ? String(result.error) : ''}`;
-  const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  return { ok: result.status === 0, stdout: result.stdout ?? '', output, seconds };
-}
-
 // 1. Pack.
 const work = mkdtempSync(join(tmpdir(), 'baton-smoke-'));
 const tarballs = join(work, 'tarballs');
 mkdirSync(tarballs);
-const publishable = readdirSync(join(root, 'packages'))
-  .map((dir) => JSON.parse(readFileSync(join(root, 'packages', dir, 'package.json'), 'utf8')))
-  .filter((manifest) => !manifest.private);
-// `npm run smoke` puts the workspace's pinned pnpm on PATH; run by hand, use it directly.
-const pnpm = existsSync(join(root, '.baton', 'bin', 'pnpm'))
-  ? join(root, '.baton', 'bin', 'pnpm')
-  : 'pnpm';
-const pack = exec(
-  pnpm,
-  ['-r', '--filter', './packages/*', 'pack', '--pack-destination', tarballs],
-  root,
-);
-const packed = new Map(); // package name -> tarball path
+const pack = packWorkspace(root, tarballs);
 const otelDependencies = []; // "@baton/x -> @opentelemetry/y range": what must fit each line
-for (const manifest of publishable) {
-  const file = `${manifest.name.replace('@', '').replace('/', '-')}-${manifest.version}.tgz`;
-  const path = join(tarballs, file);
-  const listing = exec('tar', ['-tzf', path], work);
-  if (!listing.ok) continue;
-  packed.set(manifest.name, path);
-  const files = listing.output.split('\n').map((f) => f.replace(/^package\//, ''));
+for (const { name, file, files, shipped } of pack.packages) {
   const missing = REQUIRED.filter((f) => !files.includes(f));
   const forbidden = files.filter((f) => FORBIDDEN.test(f));
-  const shipped = JSON.parse(exec('tar', ['-xzOf', path, 'package/package.json'], work).stdout);
-  for (const [name, range] of Object.entries(shipped.dependencies ?? {})) {
-    if (name.startsWith('@opentelemetry/'))
-      otelDependencies.push(`${manifest.name} -> ${name} ${range}`);
+  for (const [dependency, range] of Object.entries(shipped.dependencies ?? {})) {
+    if (dependency.startsWith('@opentelemetry/'))
+      otelDependencies.push(`${name} -> ${dependency} ${range}`);
   }
   const unresolved = Object.entries({
     ...shipped.dependencies,
@@ -163,7 +127,7 @@ for (const manifest of publishable) {
     problems.join('\n'),
   );
 }
-const packedAll = pack.ok && packed.size === publishable.length;
+const packedAll = pack.ok;
 if (!packedAll) record('pack', 'pnpm pack of every publishable package', 'FAILED', pack.output);
 
 // 2-4. One fresh npm project per OpenTelemetry line.
@@ -173,22 +137,7 @@ for (const line of packedAll ? lines : []) {
   const app = join(work, line.name);
   cpSync(join(root, 'smoke', 'app'), app, { recursive: true });
   writeFileSync(join(app, 'src', 'sdk.ts'), line.sdk);
-  const baton = Object.fromEntries([...packed].map(([name, path]) => [name, `file:${path}`]));
-  writeFileSync(
-    join(app, 'package.json'),
-    `${JSON.stringify(
-      {
-        name: `baton-smoke-${line.name}`,
-        private: true,
-        type: 'module',
-        dependencies: baton,
-        // The tarballs depend on each other by range: never let npm take those from the registry.
-        overrides: Object.fromEntries([...packed.keys()].map((name) => [name, `$${name}`])),
-      },
-      null,
-      2,
-    )}\n`,
-  );
+  writeProjectManifest(app, `baton-smoke-${line.name}`, pack.packages);
 
   // As a user adds them: `npm install name@latest` saves the caret range of that version.
   const clients = Object.entries({ ...CLIENTS, ...line.dependencies }).map(([n, v]) => `${n}@${v}`);

@@ -1,6 +1,8 @@
 import { Redis as Redis5, type RedisOptions } from 'ioredis';
 import { Redis as Redis6 } from 'ioredis6';
 
+export { groupInfo, replyEntries } from './redis-replies.js';
+
 /**
  * The ioredis majors in @baton/ioredis's peer range, each as the test files create it.
  * ioredis 6 speaks RESP3 by default (HELLO 3), with RESP2-shaped replies for the commands
@@ -30,22 +32,3 @@ export const REDIS_CLIENTS: readonly RedisClientVariant[] = [
       asRedis(new Redis6(url, { ...(options as object), protocol: 3, replyMapping: 'resp3' })),
   },
 ];
-
-/** One group's `XINFO GROUPS` fields, whichever shape the client returns (list or object). */
-export async function groupInfo(
-  redis: Redis5,
-  stream: string,
-): Promise<Record<string, unknown> | undefined> {
-  const [group] = (await redis.xinfo('GROUPS', stream)) as unknown[];
-  if (!Array.isArray(group)) return group as Record<string, unknown> | undefined;
-  return Object.fromEntries(
-    Array.from({ length: group.length / 2 }, (_, i) => [group[2 * i], group[2 * i + 1]]),
-  );
-}
-
-/** The entries of a one-stream XREADGROUP reply: RESP2 pairs or a RESP3 map object. */
-export function replyEntries<T>(reply: unknown): Array<[string, T[]]> {
-  if (reply === null) return [];
-  if (Array.isArray(reply)) return reply as Array<[string, T[]]>;
-  return Object.entries(reply as Record<string, T[]>);
-}
