@@ -123,7 +123,12 @@ export class BlockingConnection {
     this.closes += 1;
     const reject = this.rejectRead;
     this.rejectRead = undefined;
-    reject?.(new ConnectionLost());
+    const lost = new ConnectionLost();
+    // An outage is reported when it starts, whatever the runner was doing: with no read in
+    // flight (handlers running) and a reconnect that succeeds at once, no command would
+    // ever fail, and the outage would go unreported.
+    this.outage(lost);
+    reject?.(lost);
   };
 
   // A reconnect gives the connection a new id. Without one (say, an ACL that denies
