@@ -198,7 +198,11 @@ describe.skipIf(!url)('@baton/amqplib against RabbitMQ', () => {
   });
 
   it("puts the producer's destination name on the consumer's metrics (the service map's join)", async () => {
-    const channel = traceChannel(await connection.createChannel(), options());
+    // Time in queue needs the opt-in publish-time header.
+    const channel = traceChannel(
+      await connection.createChannel(),
+      options({ publishTimeHeader: true }),
+    );
     const ex = await exchange(channel, 'topic');
     const q = await queue(channel);
     await channel.bindQueue(q, ex, 'user.#');
