@@ -12,6 +12,9 @@ import { describeEntry, type ParsedEntry, type StaticDescription, SYSTEM } from 
 import { StopRequested, type StopSignal } from './stop-signal.js';
 import type { ConsumerErrorInfo, StreamEntry } from './types.js';
 
+const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  typeof (value as { then?: unknown } | null)?.then === 'function';
+
 /** How the consumer's parts report an error: what failed, and the entry (or batch) concerned. */
 export type Report = (
   error: unknown,
@@ -81,7 +84,11 @@ export class EntryDispatcher {
     const worker = async () => {
       while (next < live.length && !stopping()) {
         const parsed = live[next++]!;
-        if (await this.handleEntry(parsed)) handled.push(parsed.entry.id);
+        // A handler that returned synchronously is settled at once: no await per entry.
+        const outcome = this.handleEntry(parsed);
+        if (outcome === true || (outcome !== false && (await outcome))) {
+          handled.push(parsed.entry.id);
+        }
       }
     };
     const workers = Math.min(this.options.concurrency, live.length);
@@ -114,22 +121,36 @@ export class EntryDispatcher {
     }
   }
 
-  private async handleEntry(parsed: ParsedEntry): Promise<boolean> {
+  // True or false when the handler settled synchronously, else a promise of it.
+  private handleEntry(parsed: ParsedEntry): boolean | PromiseLike<boolean> {
     let processContext: Context | undefined;
     const handler = this.options.eachMessage!;
+    let result: unknown;
     try {
-      await this.telemetry.process(describeEntry(parsed, this.base), (ctx) => {
+      result = this.telemetry.process(describeEntry(parsed, this.base), (ctx) => {
         processContext = ctx;
         return handler(parsed.entry);
       });
-      return true;
     } catch (error) {
-      this.report(error, { operation: 'process', message: parsed.entry });
-      if (parsed.entry.deliveryCount >= this.options.maxDeliveries) {
-        await this.moveToDeadLetter(parsed, 'handler-failed', error, processContext);
-      }
-      return false;
+      return this.failed(parsed, error, processContext);
     }
+    if (!isThenable(result)) return true;
+    return result.then(
+      () => true,
+      (error: unknown) => this.failed(parsed, error, processContext),
+    );
+  }
+
+  private async failed(
+    parsed: ParsedEntry,
+    error: unknown,
+    processContext: Context | undefined,
+  ): Promise<boolean> {
+    this.report(error, { operation: 'process', message: parsed.entry });
+    if (parsed.entry.deliveryCount >= this.options.maxDeliveries) {
+      await this.moveToDeadLetter(parsed, 'handler-failed', error, processContext);
+    }
+    return false;
   }
 
   private async handleBatch(entries: readonly ParsedEntry[]): Promise<void> {
