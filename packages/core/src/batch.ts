@@ -4,6 +4,7 @@ import { activeContext, runWithContext } from './context-scope.js';
 import { createCorrelationId, getCorrelationId, setCorrelationId } from './correlation.js';
 import { safeCreationContext } from './creation.js';
 import { rememberMessageContext } from './message-context.js';
+import { finishProcess } from './process.js';
 import type { TelemetryRuntime } from './runtime.js';
 import { endSpan, settleWith } from './settle.js';
 import { startSpan } from './span-start.js';
@@ -80,15 +81,7 @@ export function processBatch<R>(
         }),
       );
     }
-    if (metrics) {
-      for (let i = 0; i < messages.length; i++) {
-        runtime.recordTimeInQueue(
-          messages[i] as MessageDescription,
-          operationName,
-          contexts[i] as Context,
-        );
-      }
-    }
+    if (metrics) recordTimesInQueue(runtime, messages, operationName, contexts);
   } catch (error) {
     runtime.diagnostics.warnOnce('batch telemetry', error);
     span = undefined;
@@ -102,20 +95,25 @@ export function processBatch<R>(
     (error, failed) =>
       runtime.diagnostics.guard('batch telemetry', () => {
         endSpan(started, error, failed, runtime);
-        runtime.finish({
-          description: batch,
-          operationName,
-          operationType: 'process',
-          startMs,
-          error,
-          failed,
-          counter: 'consumed',
-          count: messages.length,
-          histogram: 'processDuration',
-          context: finalContext,
-        });
+        const { length } = messages;
+        finishProcess(runtime, batch, operationName, startMs, error, failed, finalContext, length);
       }),
   );
+}
+
+function recordTimesInQueue(
+  runtime: TelemetryRuntime,
+  messages: readonly MessageDescription[],
+  operationName: string,
+  contexts: readonly Context[],
+): void {
+  for (let i = 0; i < messages.length; i++) {
+    runtime.recordTimeInQueue(
+      messages[i] as MessageDescription,
+      operationName,
+      contexts[i] as Context,
+    );
+  }
 }
 
 // Each message's own context, by index and by its native message object.
@@ -153,15 +151,9 @@ function batchBesideContrib<R>(
   const operationName = batch.operationName ?? 'process';
   const metrics = runtime.options.metrics;
   if (metrics) {
-    runtime.diagnostics.guard('batch telemetry', () => {
-      for (let i = 0; i < messages.length; i++) {
-        runtime.recordTimeInQueue(
-          messages[i] as MessageDescription,
-          operationName,
-          contexts[i] as Context,
-        );
-      }
-    });
+    runtime.diagnostics.guard('batch telemetry', () =>
+      recordTimesInQueue(runtime, messages, operationName, contexts),
+    );
   }
   if (runtime.options.consumerSpanRelation === 'link') {
     // No producer's trace to join: each message keeps its correlation id, under the batch.
@@ -175,18 +167,16 @@ function batchBesideContrib<R>(
   if (!metrics || batch.recordedByContrib !== 'span') return run();
   return settleWith(run, (error, failed) =>
     runtime.diagnostics.guard('batch telemetry', () =>
-      runtime.finish({
-        description: batch,
+      finishProcess(
+        runtime,
+        batch,
         operationName,
-        operationType: 'process',
         startMs,
         error,
         failed,
-        counter: 'consumed',
-        count: messages.length,
-        histogram: 'processDuration',
-        context: ambient,
-      }),
+        ambient,
+        messages.length,
+      ),
     ),
   );
 }

@@ -114,7 +114,8 @@ export function processMessage<R>(
   );
 }
 
-function finishProcess(
+/** Records a finished process (of one message, or of a batch of `count`). */
+export function finishProcess(
   runtime: TelemetryRuntime,
   description: MessageDescription,
   operationName: string,
@@ -122,6 +123,7 @@ function finishProcess(
   error: unknown,
   failed: boolean,
   context: Context,
+  count = 1,
 ): void {
   runtime.finish({
     description,
@@ -131,6 +133,7 @@ function finishProcess(
     error,
     failed,
     counter: 'consumed',
+    count,
     histogram: 'processDuration',
     context,
   });
@@ -198,17 +201,7 @@ function processBesideContrib<R>(
   if (!counted) return run();
   return settleWith(run, (error, failed) =>
     runtime.diagnostics.guard('process telemetry', () =>
-      runtime.finish({
-        description,
-        operationName,
-        operationType: 'process',
-        startMs,
-        error,
-        failed,
-        counter: 'consumed',
-        histogram: 'processDuration',
-        context: ctx,
-      }),
+      finishProcess(runtime, description, operationName, startMs, error, failed, ctx),
     ),
   );
 }

@@ -126,10 +126,7 @@ export function publish<R>(
   // Even without a span (a broken tracer), the context and correlation id still travel.
   const ctx = sendContext;
   const inject = injector(runtime, ctx, description);
-  const headers =
-    description.injectHeaders === false
-      ? EMPTY_HEADERS
-      : inject(description.headers as Record<string, unknown> | undefined);
+  const headers = headersToSend(description, inject);
   if (span !== undefined) callPublishHook(runtime, span, description, headers);
   const started = span;
   // Client calls run inside the send span, so a client's own instrumentation nests under
@@ -173,6 +170,16 @@ function injector(
       return { ...given } as never;
     }
   };
+}
+
+// The headers `send` receives: the caller's with the context injected, or none in process.
+function headersToSend(
+  description: PublishDescription,
+  inject: InjectHeaders,
+): Record<string, unknown> {
+  return description.injectHeaders === false
+    ? EMPTY_HEADERS
+    : inject(description.headers as Record<string, unknown> | undefined);
 }
 
 function callPublishHook(
@@ -229,10 +236,7 @@ function publishUntraced<R>(
 ): R {
   const ctx = withCorrelation(activeContext());
   const inject = injector(runtime, ctx, description);
-  const headers =
-    description.injectHeaders === false
-      ? EMPTY_HEADERS
-      : inject(description.headers as Record<string, unknown> | undefined);
+  const headers = headersToSend(description, inject);
   if (runtime.options.publishHook !== undefined) {
     const span = trace.wrapSpanContext(trace.getSpanContext(ctx) ?? INVALID_SPAN_CONTEXT);
     callPublishHook(runtime, span, description, headers);
@@ -262,27 +266,13 @@ function publishBesideContrib<R>(
   const startMs = metrics ? performance.now() : 0;
   const ctx = withCorrelation(activeContext());
   const inject = injector(runtime, ctx, description);
-  const headers =
-    description.injectHeaders === false
-      ? EMPTY_HEADERS
-      : inject(description.headers as Record<string, unknown> | undefined);
+  const headers = headersToSend(description, inject);
   const sendContext = ctx;
   const call = () => runWithContext(sendContext, send, headers, inject, sendContext);
   if (!metrics) return call();
   return settleWith(call, (error, failed) =>
     runtime.diagnostics.guard('publish telemetry', () =>
-      runtime.finish({
-        description,
-        operationName,
-        operationType: 'send',
-        startMs,
-        error,
-        failed,
-        counter: 'sent',
-        count: description.messageCount ?? 1,
-        histogram: 'operationDuration',
-        context: sendContext,
-      }),
+      finishSend(runtime, description, operationName, startMs, error, failed, sendContext),
     ),
   );
 }
