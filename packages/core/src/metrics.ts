@@ -27,6 +27,18 @@ export const METRIC_TIME_IN_QUEUE = 'baton.consumer.time_in_queue';
 export const METRIC_CONSUMER_LAG = 'baton.consumer.lag';
 export const METRIC_CONSUMER_PENDING = 'baton.consumer.pending';
 
+/** Each metric's description (OpenTelemetry's `description`, Prometheus's `# HELP`). */
+export const METRIC_DESCRIPTIONS: Readonly<Record<string, string>> = Object.freeze({
+  [METRIC_SENT_MESSAGES]: 'Number of messages producer attempted to send to the broker.',
+  [METRIC_CONSUMED_MESSAGES]: 'Number of messages that were delivered to the application.',
+  [METRIC_OPERATION_DURATION]:
+    'Duration of a messaging operation initiated by a producer or consumer client.',
+  [METRIC_PROCESS_DURATION]: 'Duration of processing operation.',
+  [METRIC_TIME_IN_QUEUE]: 'Time from the creation of a message to the start of its processing.',
+  [METRIC_CONSUMER_LAG]: 'Messages in the destination that the consumer has not processed yet.',
+  [METRIC_CONSUMER_PENDING]: 'Messages delivered to the consumer and not yet acknowledged.',
+});
+
 /** The instruments of one meter. */
 export interface Instruments {
   sent: Counter;
@@ -86,18 +98,18 @@ function createInstruments(meter: Meter): Instruments {
   const sent = new BatchedCounter(
     meter.createCounter(METRIC_SENT_MESSAGES, {
       unit: '{message}',
-      description: 'Number of messages producer attempted to send to the broker.',
+      description: METRIC_DESCRIPTIONS[METRIC_SENT_MESSAGES],
     }),
   );
   const consumed = new BatchedCounter(
     meter.createCounter(METRIC_CONSUMED_MESSAGES, {
       unit: '{message}',
-      description: 'Number of messages that were delivered to the application.',
+      description: METRIC_DESCRIPTIONS[METRIC_CONSUMED_MESSAGES],
     }),
   );
   const lag = meter.createObservableGauge(METRIC_CONSUMER_LAG, {
     unit: '{message}',
-    description: 'Messages in the destination that the consumer has not processed yet.',
+    description: METRIC_DESCRIPTIONS[METRIC_CONSUMER_LAG],
   });
   // The SDK runs batch callbacks first in every collection; the gauge is only the hook.
   meter.addBatchObservableCallback(() => {
@@ -109,23 +121,23 @@ function createInstruments(meter: Meter): Instruments {
     consumed,
     operationDuration: meter.createHistogram(METRIC_OPERATION_DURATION, {
       unit: 's',
-      description: 'Duration of a messaging operation initiated by a producer or consumer client.',
+      description: METRIC_DESCRIPTIONS[METRIC_OPERATION_DURATION],
       advice,
     }),
     processDuration: meter.createHistogram(METRIC_PROCESS_DURATION, {
       unit: 's',
-      description: 'Duration of processing operation.',
+      description: METRIC_DESCRIPTIONS[METRIC_PROCESS_DURATION],
       advice,
     }),
     timeInQueue: meter.createHistogram(METRIC_TIME_IN_QUEUE, {
       unit: 's',
-      description: 'Time from the creation of a message to the start of its processing.',
+      description: METRIC_DESCRIPTIONS[METRIC_TIME_IN_QUEUE],
       advice,
     }),
     lag,
     pending: meter.createObservableGauge(METRIC_CONSUMER_PENDING, {
       unit: '{message}',
-      description: 'Messages delivered to the consumer and not yet acknowledged.',
+      description: METRIC_DESCRIPTIONS[METRIC_CONSUMER_PENDING],
     }),
   };
 }

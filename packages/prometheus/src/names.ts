@@ -3,6 +3,7 @@ import {
   METRIC_CONSUMED_MESSAGES,
   METRIC_CONSUMER_LAG,
   METRIC_CONSUMER_PENDING,
+  METRIC_DESCRIPTIONS,
   METRIC_OPERATION_DURATION,
   METRIC_PROCESS_DURATION,
   METRIC_SENT_MESSAGES,
@@ -29,31 +30,31 @@ export const FAMILIES: Readonly<Record<RecordedInstrument, Family>> = {
     otel: METRIC_SENT_MESSAGES,
     family: 'messaging_client_sent_messages',
     type: 'counter',
-    help: 'Number of messages producer attempted to send to the broker.',
+    help: METRIC_DESCRIPTIONS[METRIC_SENT_MESSAGES] as string,
   },
   consumed: {
     otel: METRIC_CONSUMED_MESSAGES,
     family: 'messaging_client_consumed_messages',
     type: 'counter',
-    help: 'Number of messages that were delivered to the application.',
+    help: METRIC_DESCRIPTIONS[METRIC_CONSUMED_MESSAGES] as string,
   },
   operationDuration: {
     otel: METRIC_OPERATION_DURATION,
     family: 'messaging_client_operation_duration_seconds',
     type: 'histogram',
-    help: 'Duration of a messaging operation initiated by a producer or consumer client.',
+    help: METRIC_DESCRIPTIONS[METRIC_OPERATION_DURATION] as string,
   },
   processDuration: {
     otel: METRIC_PROCESS_DURATION,
     family: 'messaging_process_duration_seconds',
     type: 'histogram',
-    help: 'Duration of processing operation.',
+    help: METRIC_DESCRIPTIONS[METRIC_PROCESS_DURATION] as string,
   },
   timeInQueue: {
     otel: METRIC_TIME_IN_QUEUE,
     family: 'baton_consumer_time_in_queue_seconds',
     type: 'histogram',
-    help: 'Time from the creation of a message to the start of its processing.',
+    help: METRIC_DESCRIPTIONS[METRIC_TIME_IN_QUEUE] as string,
   },
 };
 
@@ -63,13 +64,13 @@ export const GAUGE_FAMILIES: Readonly<Record<'lag' | 'pending', Family>> = {
     otel: METRIC_CONSUMER_LAG,
     family: 'baton_consumer_lag',
     type: 'gauge',
-    help: 'Messages in the destination that the consumer has not processed yet.',
+    help: METRIC_DESCRIPTIONS[METRIC_CONSUMER_LAG] as string,
   },
   pending: {
     otel: METRIC_CONSUMER_PENDING,
     family: 'baton_consumer_pending',
     type: 'gauge',
-    help: 'Messages delivered to the consumer and not yet acknowledged.',
+    help: METRIC_DESCRIPTIONS[METRIC_CONSUMER_PENDING] as string,
   },
 };
 
