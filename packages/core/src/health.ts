@@ -59,6 +59,21 @@ export class HealthTracker {
   }
 }
 
+// What each adapter's `healthOf` reads, by the object it returned to the application (a
+// consumer, a traced view, a bus). Weak: a dropped object is not kept alive by its health.
+const healthReaders = new WeakMap<object, () => ConsumerHealth[]>();
+
+/** Makes `read` the health of `target`, for the adapter's `healthOf`. For adapters. */
+export function registerHealth(target: object, read: () => ConsumerHealth[]): void {
+  healthReaders.set(target, read);
+}
+
+/** The health registered for `target`; empty for anything else (any value). For adapters. */
+export function readHealth(target: unknown): ConsumerHealth[] {
+  if (target === null || typeof target !== 'object') return [];
+  return healthReaders.get(target)?.() ?? [];
+}
+
 /** Options for {@link checkReadiness}. */
 export interface ReadinessOptions {
   /** Not ready while a consumer's backlog exceeds this. @defaultValue no bound */

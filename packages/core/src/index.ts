@@ -40,6 +40,8 @@ export {
   HealthTracker,
   type Readiness,
   type ReadinessOptions,
+  readHealth,
+  registerHealth,
 } from './health.js';
 export {
   DEFAULT_LAG_INTERVAL_MS,

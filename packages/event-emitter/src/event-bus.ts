@@ -4,6 +4,8 @@ import {
   HealthTracker,
   type MessageDescription,
   MessagingTelemetry,
+  readHealth,
+  registerHealth,
 } from '@baton/core';
 import { warnDeprecated } from './deprecation.js';
 import type {
@@ -36,9 +38,6 @@ interface Subscription {
   lastError: string | undefined;
 }
 
-// Each bus view's health, for healthOf. Weak: a dropped view is not kept alive by it.
-const healthReaders = new WeakMap<object, () => ConsumerHealth[]>();
-
 /**
  * The health of the subscriptions made through `bus` (an {@link EventBus} or one of its
  * {@link EventBus.withOptions} views: each reports its own), for core's `checkReadiness`:
@@ -51,8 +50,7 @@ const healthReaders = new WeakMap<object, () => ConsumerHealth[]>();
  * const readiness = checkReadiness(healthOf(bus), { maxLag: 10_000 });
  */
 export function healthOf(bus: object): ConsumerHealth[] {
-  if (bus === null || typeof bus !== 'object') return [];
-  return healthReaders.get(bus)?.() ?? [];
+  return readHealth(bus);
 }
 
 /** State shared by a bus and its {@link EventBus.withOptions} views. */
@@ -90,7 +88,7 @@ export class EventBus<Events extends EventMap> {
         this.hub.errorListeners.add(options.onHandlerError);
       }
     }
-    healthReaders.set(this, () => this.health());
+    registerHealth(this, () => this.health());
   }
 
   /**

@@ -3,6 +3,7 @@ import {
   HealthTracker,
   type LagMonitor,
   MessagingTelemetry,
+  registerHealth,
   runWithContext,
 } from '@baton/core';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
@@ -16,7 +17,6 @@ import {
 } from './consumer-options.js';
 import { SCOPE, SYSTEM, serverOf } from './describe.js';
 import { EntryDispatcher, type Report } from './dispatcher.js';
-import { registerHealth } from './health.js';
 import { ReadLoop } from './read-loop.js';
 import { StopSignal } from './stop-signal.js';
 import type { FieldEncoding, StreamConsumer, StreamConsumerOptions } from './types.js';
@@ -55,7 +55,7 @@ export function createConsumer<E extends FieldEncoding = 'buffer'>(
     telemetry,
     resolveConsumerOptions(options, telemetry.diagnostics),
   );
-  registerHealth(consumer, () => consumer.health());
+  registerHealth(consumer, () => [consumer.health()]);
   return consumer;
 }
 

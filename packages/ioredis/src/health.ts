@@ -1,14 +1,5 @@
-import type { ConsumerHealth } from '@baton/core';
+import { type ConsumerHealth, readHealth } from '@baton/core';
 import type { StreamConsumer } from './types.js';
-
-// Each consumer's health, by the consumer object createConsumer returned. Weak: a consumer
-// the application dropped is not kept alive by its health.
-const readers = new WeakMap<object, () => ConsumerHealth>();
-
-/** Makes `read` the health of `consumer`. Internal. */
-export function registerHealth(consumer: object, read: () => ConsumerHealth): void {
-  readers.set(consumer, read);
-}
 
 /**
  * The health of a consumer {@link createConsumer} returned, for a readiness check: running
@@ -21,6 +12,5 @@ export function registerHealth(consumer: object, read: () => ConsumerHealth): vo
  * const readiness = checkReadiness(healthOf(consumer), { maxLag: 10_000, maxPollAgeMs: 10_000 });
  */
 export function healthOf(consumer: StreamConsumer): ConsumerHealth[] {
-  const read = readers.get(consumer);
-  return read === undefined ? [] : [read()];
+  return readHealth(consumer);
 }

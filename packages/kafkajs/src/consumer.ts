@@ -1,8 +1,8 @@
-import { MessagingTelemetry, type Override, viewOf } from '@baton/core';
+import { MessagingTelemetry, type Override, registerHealth, viewOf } from '@baton/core';
 import { clientCall } from './coexistence.js';
 import { CommitRecorder } from './commits.js';
 import { type Handling, traceEachBatch, traceEachMessage } from './handler.js';
-import { KafkaConsumerHealth, registerHealth } from './health.js';
+import { KafkaConsumerHealth } from './health.js';
 import { LagTracker } from './lag.js';
 import { resolveConsumerSettings } from './options.js';
 import { SCOPE } from './scope.js';
@@ -128,6 +128,6 @@ export function traceConsumer<C extends KafkaConsumerLike>(
     };
   }
   const view = viewOf(consumer, overrides);
-  registerHealth(view, health);
+  registerHealth(view, () => health.snapshot());
   return view;
 }

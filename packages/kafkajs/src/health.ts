@@ -1,4 +1,9 @@
-import { type ConsumerHealth, HealthTracker, type MessagingTelemetry } from '@baton/core';
+import {
+  type ConsumerHealth,
+  HealthTracker,
+  type MessagingTelemetry,
+  readHealth,
+} from '@baton/core';
 import { KAFKA_SYSTEM } from './describe.js';
 import type { KafkaConsumerLike, KafkaInstrumentationEventLike } from './types.js';
 
@@ -118,15 +123,6 @@ export class KafkaConsumerHealth {
   }
 }
 
-// Each traced consumer's health, by its traced view. Weak: a dropped consumer is not kept
-// alive by its health.
-const healths = new WeakMap<object, KafkaConsumerHealth>();
-
-/** Makes `health` the health of the traced view `consumer`. Internal. */
-export function registerHealth(consumer: object, health: KafkaConsumerHealth): void {
-  healths.set(consumer, health);
-}
-
 /**
  * The health of a consumer {@link traceConsumer} returned, for core's `checkReadiness`: one
  * entry per topic it subscribed to (or was assigned), all sharing the consumer's state.
@@ -141,6 +137,5 @@ export function registerHealth(consumer: object, health: KafkaConsumerHealth): v
  * const readiness = checkReadiness(healthOf(consumer), { maxLag: 10_000, maxPollAgeMs: 30_000 });
  */
 export function healthOf(consumer: object): ConsumerHealth[] {
-  if (consumer === null || typeof consumer !== 'object') return [];
-  return healths.get(consumer)?.snapshot() ?? [];
+  return readHealth(consumer);
 }
