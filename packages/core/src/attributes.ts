@@ -29,6 +29,8 @@ export type OperationType = 'create' | 'send' | 'receive' | 'process' | 'settle'
  * of Baton's allocations). Frozen.
  */
 export interface OperationAttributes {
+  /** The span name: `{operation} {destination}`, the template in place of the name if any. */
+  readonly spanName: string;
   /** Span start attributes: the destination name, and its template when there is one. */
   readonly span: Attributes;
   /**
@@ -79,6 +81,7 @@ function build(
   const freeze = (attributes: Attributes) =>
     Object.freeze(applySemconvStability(attributes, stability));
   return {
+    spanName: `${operationName} ${template ?? description.destination}`,
     span: freeze(span),
     operation: freeze({
       ...common,

@@ -1,4 +1,4 @@
-import type { Context, Link, Span, SpanKind } from '@opentelemetry/api';
+import type { Context, Link, Span, SpanKind, SpanOptions } from '@opentelemetry/api';
 import { messageAttributes, type OperationType } from './attributes.js';
 import type { TelemetryRuntime } from './runtime.js';
 import type { MessageDescription } from './types.js';
@@ -25,18 +25,13 @@ export interface SpanStart {
  * the span records: with no SDK, nothing per message is built.
  */
 export function startSpan(runtime: TelemetryRuntime, start: SpanStart): Span {
-  const { description, operationName } = start;
-  const destination = runtime.templateOf(description) ?? description.destination;
-  const span = runtime.tracer.startSpan(
-    `${operationName} ${destination}`,
-    {
-      kind: start.kind,
-      attributes: runtime.attributesOf(description, operationName, start.operationType).span,
-      ...(start.links !== undefined && start.links.length > 0 && { links: start.links }),
-      ...(start.root === true && { root: true }),
-    },
-    start.parent,
-  );
+  const { description, operationName, links } = start;
+  // One lookup gives the name and the attributes (the template is applied once).
+  const sets = runtime.attributesOf(description, operationName, start.operationType);
+  const options: SpanOptions = { kind: start.kind, attributes: sets.span };
+  if (links !== undefined && links.length > 0) options.links = links;
+  if (start.root === true) options.root = true;
+  const span = runtime.tracer.startSpan(sets.spanName, options, start.parent);
   if (span.isRecording()) {
     span.setAttributes(
       messageAttributes(
