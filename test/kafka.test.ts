@@ -105,8 +105,7 @@ describe.skipIf(!found)('@baton/kafkajs against Kafka', () => {
   });
 
   const providers = () => ({
-    tracerProvider: telemetry.tracerProvider,
-    meterProvider: telemetry.meterProvider,
+    ...telemetry.providers,
   });
   const createTopic = async (partitions = 1) => {
     const topic = uniqueName('baton-kafka');

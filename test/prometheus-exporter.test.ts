@@ -52,8 +52,7 @@ describe.skipIf(!binary)('a real Prometheus scraping @baton/prometheus', () => {
       notification_service: createPrometheusMetrics({ filter: (sample) => !isSend(sample) }),
     };
     const bus = createEventBus<Events>({
-      tracerProvider: telemetry.tracerProvider,
-      meterProvider: telemetry.meterProvider,
+      ...telemetry.providers,
       onError: () => {},
     });
     bus.subscribe(

@@ -55,8 +55,7 @@ describe.skipIf(!url)('@baton/amqplib across amqplib versions and APIs', () => {
   });
   afterEach(() => telemetry.shutdown());
   const options = () => ({
-    tracerProvider: telemetry.tracerProvider,
-    meterProvider: telemetry.meterProvider,
+    ...telemetry.providers,
   });
   const spansOf = (kind: SpanKind) => telemetry.spans().filter((s) => s.kind === kind);
 

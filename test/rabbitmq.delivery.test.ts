@@ -17,8 +17,7 @@ describe.skipIf(!url)('@baton/amqplib delivery guarantees on RabbitMQ', () => {
   let telemetry: TestTelemetry;
   let connection: ChannelModel;
   const options = (extra: AmqplibOptions = {}): AmqplibOptions => ({
-    tracerProvider: telemetry.tracerProvider,
-    meterProvider: telemetry.meterProvider,
+    ...telemetry.providers,
     ...extra,
   });
   const named = (name: string) => telemetry.spans().filter((s) => s.name === name);

@@ -27,8 +27,7 @@ describe.skipIf(!url)('@baton/amqplib when RabbitMQ breaks the connection or the
   const opened: ChannelModel[] = [];
 
   const options = (ledger: Ledger, extra: AmqplibOptions = {}): AmqplibOptions => ({
-    tracerProvider: telemetry.tracerProvider,
-    meterProvider: telemetry.meterProvider,
+    ...telemetry.providers,
     ackMode: 'auto',
     onError: (error, info) => ledger.reports.push({ error, info }),
     ...extra,

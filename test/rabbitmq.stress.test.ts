@@ -169,8 +169,7 @@ describe.skipIf(!url)('@baton/amqplib under load and failure', () => {
   it('surfaces a connection lost mid-run through amqplib events without hanging or dropping messages', async () => {
     const connection = await connect();
     const options = {
-      tracerProvider: telemetry.tracerProvider,
-      meterProvider: telemetry.meterProvider,
+      ...telemetry.providers,
       ackMode: 'auto' as const,
     };
     const producer = traceChannel(await connection.createConfirmChannel(), options);

@@ -32,8 +32,7 @@ describe.skipIf(!url)('@baton/amqplib against RabbitMQ', () => {
   const exchanges: string[] = [];
 
   const options = (extra: AmqplibOptions = {}): AmqplibOptions => ({
-    tracerProvider: telemetry.tracerProvider,
-    meterProvider: telemetry.meterProvider,
+    ...telemetry.providers,
     ...extra,
   });
   const spans = (kind?: SpanKind) =>

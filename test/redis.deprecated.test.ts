@@ -38,8 +38,7 @@ describe.skipIf(!url)('@baton/ioredis deprecated names', () => {
     vi.restoreAllMocks();
   });
   const providers = () => ({
-    tracerProvider: telemetry.tracerProvider,
-    meterProvider: telemetry.meterProvider,
+    ...telemetry.providers,
   });
   const warnings = (warn: { mock: { calls: unknown[][] } }) =>
     warn.mock.calls.map(([message]) => String(message));

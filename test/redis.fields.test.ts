@@ -48,8 +48,7 @@ describe.skipIf(!url).each(REDIS_CLIENTS)('@baton/ioredis entry fields with $nam
   });
 
   const common = () => ({
-    tracerProvider: telemetry.tracerProvider,
-    meterProvider: telemetry.meterProvider,
+    ...telemetry.providers,
     stream,
     consumerGroup: group,
     createGroup: true,

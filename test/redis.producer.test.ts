@@ -30,8 +30,7 @@ describe.skipIf(!url).each(REDIS_CLIENTS)('traceProducer against Redis with $nam
   });
 
   const providers = () => ({
-    tracerProvider: telemetry.tracerProvider,
-    meterProvider: telemetry.meterProvider,
+    ...telemetry.providers,
   });
   const byKind = (kind: SpanKind) => telemetry.spans().filter((s) => s.kind === kind);
   const entries = async () => (await redis.xrange(stream, '-', '+')) as Array<[string, string[]]>;

@@ -46,8 +46,7 @@ describe.skipIf(!url).each(REDIS_CLIENTS)(
     });
 
     const providers = () => ({
-      tracerProvider: telemetry.tracerProvider,
-      meterProvider: telemetry.meterProvider,
+      ...telemetry.providers,
     });
     const consumerFor = (options: Partial<StreamConsumerOptions>) => {
       const consumer = createConsumer(redis, {

@@ -54,8 +54,7 @@ describe.skipIf(!url).each(REDIS_CLIENTS)('@baton/ioredis against Redis with $na
   });
 
   const providers = () => ({
-    tracerProvider: telemetry.tracerProvider,
-    meterProvider: telemetry.meterProvider,
+    ...telemetry.providers,
   });
   const startConsumer = async (options: Partial<StreamConsumerOptions>) => {
     const consumer = createConsumer(redis, {

@@ -16,8 +16,7 @@ afterEach(async () => {
 
 const wrap = (channel: FakeChannel, extra: AmqplibOptions = {}) =>
   traceChannel(channel, {
-    tracerProvider: telemetry.tracerProvider,
-    meterProvider: telemetry.meterProvider,
+    ...telemetry.providers,
     ...extra,
   });
 const sends = () => telemetry.spans().filter((s) => s.kind === SpanKind.PRODUCER);

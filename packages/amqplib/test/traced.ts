@@ -31,8 +31,7 @@ export function useTracedChannels(): TracedChannels {
   });
   const wrap = (channel: FakeChannel, extra: AmqplibOptions = {}) =>
     traceChannel(channel, {
-      tracerProvider: telemetry.tracerProvider,
-      meterProvider: telemetry.meterProvider,
+      ...telemetry.providers,
       ...extra,
     });
   const ofKind = (kind: SpanKind) => telemetry.spans().filter((s) => s.kind === kind);

@@ -114,8 +114,7 @@ describe("coexistence: 'contrib' (the client's wrapper records the span)", () =>
     new MessagingTelemetry(
       { name: '@baton/core-test', version: '0.0.0' },
       {
-        tracerProvider: telemetry.tracerProvider,
-        meterProvider: telemetry.meterProvider,
+        ...telemetry.providers,
         coexistence: 'contrib',
       },
     );

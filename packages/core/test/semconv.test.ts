@@ -41,8 +41,7 @@ describe('semantic convention stability opt-in', () => {
     const baton = new MessagingTelemetry(
       { name: 't', version: '0' },
       {
-        tracerProvider: telemetry.tracerProvider,
-        meterProvider: telemetry.meterProvider,
+        ...telemetry.providers,
         semconvStability: 'stable',
       },
     );

@@ -27,8 +27,7 @@ afterEach(async () => {
 
 const make = (extra = {}) =>
   new MessagingTelemetry(scope, {
-    tracerProvider: telemetry.tracerProvider,
-    meterProvider: telemetry.meterProvider,
+    ...telemetry.providers,
     ...extra,
   });
 const byKind = (kind: SpanKind) => telemetry.spans().filter((s: ReadableSpan) => s.kind === kind);

@@ -16,8 +16,7 @@ afterEach(async () => {
 });
 
 const busOptions = () => ({
-  tracerProvider: telemetry.tracerProvider,
-  meterProvider: telemetry.meterProvider,
+  ...telemetry.providers,
 });
 
 describe('EventBus', () => {

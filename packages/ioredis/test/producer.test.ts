@@ -25,8 +25,7 @@ describe('traceProducer', () => {
     await telemetry.shutdown();
   });
   const options = () => ({
-    tracerProvider: telemetry.tracerProvider,
-    meterProvider: telemetry.meterProvider,
+    ...telemetry.providers,
   });
   const sendSpans = () => telemetry.spans().filter((s) => s.kind === SpanKind.PRODUCER);
 

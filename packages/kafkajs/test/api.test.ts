@@ -31,8 +31,7 @@ describe('the @baton/kafkajs API', () => {
     vi.restoreAllMocks();
   });
   const options = () => ({
-    tracerProvider: telemetry.tracerProvider,
-    meterProvider: telemetry.meterProvider,
+    ...telemetry.providers,
   });
 
   async function sendThree() {

@@ -24,8 +24,7 @@ describe('traceConsumer with eachBatch', () => {
     await telemetry.shutdown();
   });
   const options = () => ({
-    tracerProvider: telemetry.tracerProvider,
-    meterProvider: telemetry.meterProvider,
+    ...telemetry.providers,
   });
 
   async function publishThree() {

@@ -89,8 +89,7 @@ function setUp(producerSide: Side, consumerSide: Side): Setup {
   contrib.setMeterProvider(telemetry.meterProvider);
   const broker = new FakeKafka();
   const providers = {
-    tracerProvider: telemetry.tracerProvider,
-    meterProvider: telemetry.meterProvider,
+    ...telemetry.providers,
   };
   const rawProducer = new (kafkaClass(broker, patched(producerSide)))().producer();
   const rawConsumer = new (kafkaClass(broker, patched(consumerSide)))().consumer({ groupId: 'g' });

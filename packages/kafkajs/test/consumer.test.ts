@@ -21,8 +21,7 @@ describe('traceConsumer with eachMessage', () => {
     await telemetry.shutdown();
   });
   const options = () => ({
-    tracerProvider: telemetry.tracerProvider,
-    meterProvider: telemetry.meterProvider,
+    ...telemetry.providers,
   });
 
   async function consume(

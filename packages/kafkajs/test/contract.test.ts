@@ -28,8 +28,7 @@ describe('the telemetry contract on Kafka', () => {
     await telemetry.shutdown();
   });
   const options = () => ({
-    tracerProvider: telemetry.tracerProvider,
-    meterProvider: telemetry.meterProvider,
+    ...telemetry.providers,
   });
   const spanNamed = (name: string) => telemetry.spans().filter((s) => s.name === name);
 

@@ -135,8 +135,7 @@ async function run(scenario: Scenario, telemetry?: TestTelemetry): Promise<Outco
   const partitions = scenario.partitions ?? 1;
   kafka.createTopic('t', partitions);
   const options = telemetry && {
-    tracerProvider: telemetry.tracerProvider,
-    meterProvider: telemetry.meterProvider,
+    ...telemetry.providers,
   };
   const producer = options ? traceProducer(kafka.producer(), options) : kafka.producer();
   await producer.send({

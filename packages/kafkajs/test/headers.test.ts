@@ -37,8 +37,7 @@ describe('header shapes kafkajs delivers', () => {
   async function deliver(headers: Record<string, string | Buffer | (string | Buffer)[]>) {
     await kafka.producer().send({ topic: 't', messages: [{ value: 'v', headers }] });
     consumer = traceConsumer(kafka.consumer({ groupId: 'g' }), {
-      tracerProvider: telemetry.tracerProvider,
-      meterProvider: telemetry.meterProvider,
+      ...telemetry.providers,
     });
     await consumer.subscribe({ topics: ['t'] });
     const seen: Seen[] = [];

@@ -23,8 +23,7 @@ describe('healthOf (kafkajs)', () => {
     await telemetry.shutdown();
   });
   const options = () => ({
-    tracerProvider: telemetry.tracerProvider,
-    meterProvider: telemetry.meterProvider,
+    ...telemetry.providers,
     lagIntervalMs: 10,
   });
   const send = (count: number, partition = 0) =>

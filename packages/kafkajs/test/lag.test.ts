@@ -18,8 +18,7 @@ describe('baton.consumer.lag', () => {
     await telemetry.shutdown();
   });
   const options = () => ({
-    tracerProvider: telemetry.tracerProvider,
-    meterProvider: telemetry.meterProvider,
+    ...telemetry.providers,
     lagIntervalMs: 10,
   });
   const lagByPartition = async () => {

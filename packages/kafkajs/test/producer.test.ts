@@ -22,8 +22,7 @@ describe('traceProducer', () => {
   });
   afterEach(() => telemetry.shutdown());
   const options = () => ({
-    tracerProvider: telemetry.tracerProvider,
-    meterProvider: telemetry.meterProvider,
+    ...telemetry.providers,
   });
 
   it('sends a batch in one send span whose context every message carries', async () => {

@@ -39,8 +39,7 @@ export async function sendThroughBus(
 ): Promise<TestTelemetry> {
   const { failEvery, telemetry = createTestTelemetry(), ...baton } = options;
   const bus = createEventBus<Events>({
-    tracerProvider: telemetry.tracerProvider,
-    meterProvider: telemetry.meterProvider,
+    ...telemetry.providers,
     onError: () => {},
     ...baton,
   });

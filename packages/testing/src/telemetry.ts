@@ -48,6 +48,8 @@ export interface MetricPoint {
 export interface TestTelemetry {
   readonly tracerProvider: TracerProvider;
   readonly meterProvider: MeterProvider;
+  /** Both providers, to spread into an adapter's options: `{ ...telemetry.providers }`. */
+  readonly providers: { tracerProvider: TracerProvider; meterProvider: MeterProvider };
   /** Finished spans, in the order they ended. */
   spans(): ReadableSpan[];
   /** Reads every metric now. */
@@ -118,6 +120,7 @@ export function createTestTelemetry(options: TestTelemetryOptions = {}): TestTel
   return {
     tracerProvider,
     meterProvider,
+    providers: { tracerProvider, meterProvider },
     spans: () => exporter.getFinishedSpans().slice(),
     async metricPoints() {
       return metricPointsFrom((await reader.collect()).resourceMetrics);
